@@ -1,0 +1,67 @@
+//! The command line: global flags and the subcommand tree.
+//!
+//! Each subcommand family lives in its own file and is added when it works.
+
+mod check_config;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::paths;
+
+/// proxdeck: a terminal operations console for Proxmox VE clusters.
+#[derive(Debug, Parser)]
+#[command(name = "proxdeck", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration directory (default: $XDG_CONFIG_HOME/proxdeck, else the repository's config/)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub config: Option<PathBuf>,
+    /// Database file (default: $XDG_DATA_HOME/proxdeck/proxdeck.db)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Cluster to use when proxdeck.yml lists several
+    #[arg(long, global = true, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// Log level for the log file ($XDG_STATE_HOME/proxdeck/proxdeck.log): error, warn, info, debug, trace
+    #[arg(long, global = true, value_name = "LEVEL", default_value = "info")]
+    pub log_level: String,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the configuration directory; print `ok` or every problem found
+    CheckConfig,
+}
+
+impl Cli {
+    pub fn config_dir(&self) -> PathBuf {
+        paths::config_dir(self.config.clone())
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.db.clone().unwrap_or_else(paths::default_db)
+    }
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let _guard = match crate::logging::init(&paths::default_log(), &cli.log_level) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            eprintln!("proxdeck: logging disabled: {e}");
+            None
+        }
+    };
+    match &cli.command {
+        Some(Command::CheckConfig) => check_config::run(&cli),
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! proxdeck: a terminal operations console for Proxmox VE clusters.
+//!
+//! One engine changes infrastructure; the TUI, the CLI and (later) the REST API
+//! only propose, approve, reject and read. See ARCHITECTURE in the README.
+
+pub mod action_kind;
+pub mod cli;
+pub mod config;
+pub mod fingerprint;
+pub mod logging;
+pub mod naming;
+pub mod paths;
+pub mod secret;
+pub mod store;

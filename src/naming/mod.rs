@@ -1,0 +1,5 @@
+//! The naming convention: patterns, and (later) rendering, parsing and sequences.
+
+pub mod pattern;
+
+pub use pattern::{Pattern, PatternError, Segment};

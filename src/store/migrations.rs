@@ -1,0 +1,46 @@
+//! Forward-only, numbered schema migrations, tracked in `PRAGMA user_version`.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::StoreError;
+
+/// Every migration in order; the position + 1 is its version. Never edit a
+/// released entry: add a new one.
+pub const MIGRATIONS: &[(&str, &str)] = &[("initial", include_str!("sql/0001_initial.sql"))];
+
+/// The version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Bring the database up to `SCHEMA_VERSION`, or refuse a newer one.
+///
+/// Each migration runs in its own `BEGIN IMMEDIATE` transaction and re-reads
+/// the version inside it, so two processes opening a fresh file at once apply
+/// each migration exactly once.
+pub fn run(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let (name, sql) = MIGRATIONS[version as usize];
+        let next = version + 1;
+        tx.execute_batch(sql)
+            .map_err(|source| StoreError::Migration {
+                version: next,
+                name,
+                source,
+            })?;
+        tx.pragma_update(None, "user_version", next)?;
+        tx.commit()?;
+    }
+}
