@@ -3,6 +3,9 @@
 //! Each subcommand family lives in its own file and is added when it works.
 
 mod check_config;
+pub mod context;
+mod inventory;
+pub mod table;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +38,12 @@ pub struct Cli {
 pub enum Command {
     /// Validate the configuration directory; print `ok` or every problem found
     CheckConfig,
+    /// List nodes and guests with their addresses (one /cluster/resources call plus configs)
+    Inventory {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Cli {
@@ -44,6 +53,17 @@ impl Cli {
 
     pub fn db_path(&self) -> PathBuf {
         self.db.clone().unwrap_or_else(paths::default_db)
+    }
+}
+
+/// Print a command's error and turn its result into an exit code.
+fn report(result: Result<(), context::CliError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("proxdeck: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -58,6 +78,7 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     match &cli.command {
         Some(Command::CheckConfig) => check_config::run(&cli),
+        Some(Command::Inventory { json }) => report(inventory::run(&cli, *json)),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod fakepve;
+pub mod schema;
+pub mod target;
 
 use std::path::PathBuf;
 
@@ -18,4 +20,23 @@ pub fn support(name: &str) -> PathBuf {
 /// The built proxdeck binary.
 pub fn proxdeck_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_proxdeck"))
+}
+
+/// A config directory (the repository's naming and policy files) whose
+/// proxdeck.yml points at `url` with the harness token from PROXDECK_TEST_TOKEN
+/// and the certificate pinned.
+pub fn config_dir_for(url: &str, fingerprint: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["naming-conventions.yml", "action-policies.yml"] {
+        std::fs::copy(repo().join("config").join(f), dir.path().join(f)).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("proxdeck.yml"),
+        format!(
+            "clusters:\n  - name: test\n    endpoints: [\"{url}\"]\n    auth:\n      token_id: \"{}\"\n      token_secret_env: PROXDECK_TEST_TOKEN\n    tls:\n      fingerprint: \"{fingerprint}\"\n",
+            fakepve::TOKEN_ID
+        ),
+    )
+    .unwrap();
+    dir
 }

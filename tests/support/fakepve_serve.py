@@ -10,6 +10,7 @@ then reads one JSON command per line on stdin and answers one JSON line on stdou
   {"op": "token", "id": "user@pve!name", "secret": "..."}
   {"op": "grant", "user": "user@pve!name", "path": "/", "privs": ["VM.Audit"]}
   {"op": "hold_lock", "vmid": 101, "secs": 5} | {"op": "release_lock", "vmid": 101}
+  {"op": "set_lock", "vmid": 105, "lock": "backup"} | {"op": "unlock", "vmid": 105}
   {"op": "time_scale", "value": 0.01}
   {"op": "requests"}  -> {"ok": true, "requests": [[method, path], ...]}
 The process exits when stdin closes (the Rust harness dropped it).
@@ -67,6 +68,10 @@ async def control(pve, command):
         await pve.hold_config_lock(command['vmid'], command.get('secs'))
     elif op == 'release_lock':
         pve.release_config_lock(command['vmid'])
+    elif op == 'set_lock':
+        pve.snapshot_lock(command['vmid'], command['lock'])
+    elif op == 'unlock':
+        pve.unlock(command['vmid'])
     elif op == 'time_scale':
         pve.time_scale = command['value']
     elif op == 'requests':
