@@ -14,4 +14,6 @@ pub mod naming;
 pub mod paths;
 pub mod pve;
 pub mod secret;
+pub mod sim;
 pub mod store;
+pub mod timefmt;

@@ -640,7 +640,8 @@ async fn start_running_guests(t: Target) {
 
 /// A token without the privilege gets 403 naming it.
 async fn forbidden_names_the_privilege(mut t: Target) {
-    t.add_limited_token("auditor@pve!ro", "ro-secret", &["VM.Audit", "Sys.Audit"]);
+    t.add_limited_token("auditor@pve!ro", "ro-secret", &["VM.Audit", "Sys.Audit"])
+        .await;
     let cluster = t.cluster(
         proxdeck::config::AuthConfig::Token {
             token_id: "auditor@pve!ro".into(),
@@ -677,7 +678,7 @@ async fn forbidden_names_the_privilege(mut t: Target) {
 async fn server_errors_and_locks(mut t: Target) {
     let c = t.client();
     let path = "/nodes/pve-node-01/qemu/101/clone";
-    t.fail("POST", path, 500, "clone failed: injected", 1);
+    t.fail("POST", path, 500, "clone failed: injected", 1).await;
     let err = c
         .clone_guest(
             &GuestRef::new(N1, GuestKind::Qemu, 101),
@@ -694,10 +695,14 @@ async fn server_errors_and_locks(mut t: Target) {
             message: "clone failed: injected".into()
         }
     );
-    assert_eq!(t.count_requests("POST", path), 1, "a POST is never retried");
+    assert_eq!(
+        t.count_requests("POST", path).await,
+        1,
+        "a POST is never retried"
+    );
 
     // A guest left locked by an unfinished backup refuses a snapshot.
-    t.set_guest_lock(105, "backup");
+    t.set_guest_lock(105, "backup").await;
     let ct = GuestRef::new(N2, GuestKind::Lxc, 105);
     let err = match c
         .create_snapshot(
@@ -717,15 +722,15 @@ async fn server_errors_and_locks(mut t: Target) {
         Some("CT is locked (backup)"),
         "{err:?}"
     );
-    t.clear_guest_lock(105);
+    t.clear_guest_lock(105).await;
 
     // Another holder keeps the config lock: a config change times out on it.
-    t.hold_lock(105, None);
+    t.hold_lock(105, None).await;
     let err = c
         .set_config(&ct, &ConfigChange::default().set("description", "x"))
         .await
         .unwrap_err();
-    t.release_lock(105);
+    t.release_lock(105).await;
     let msg = err.proxmox_message().unwrap_or_default().to_string();
     assert!(
         msg.starts_with("can't lock file") && msg.ends_with("got timeout"),
@@ -736,19 +741,20 @@ async fn server_errors_and_locks(mut t: Target) {
 /// A GET is retried after a transient 5xx and succeeds.
 async fn get_is_retried_after_transient_error(mut t: Target) {
     let c = t.client();
-    t.fail("GET", "/version", 503, "Service Unavailable", 1);
+    t.fail("GET", "/version", 503, "Service Unavailable", 1)
+        .await;
     assert!(c.version().await.is_ok());
-    assert_eq!(t.count_requests("GET", "/version"), 2);
+    assert_eq!(t.count_requests("GET", "/version").await, 2);
 }
 
 /// A node taken offline answers 595; back online it answers again.
 async fn offline_node_answers_595(mut t: Target) {
     let c = t.client();
-    t.set_offline(N2, true);
+    t.set_offline(N2, true).await;
     let err = c.node_status(N2).await.unwrap_err();
     assert_eq!(err.status(), Some(595), "{err:?}");
     assert!(err.to_string().contains("unreachable"), "{err}");
-    t.set_offline(N2, false);
+    t.set_offline(N2, false).await;
     assert!(c.node_status(N2).await.is_ok());
 }
 
@@ -765,11 +771,11 @@ async fn ticket_login_renewal_and_expiry(mut t: Target) {
     .await
     .unwrap();
     // The server forgets every ticket: the next call logs in again unnoticed.
-    let logins_before = t.count_requests("POST", "/access/ticket");
-    t.revoke_tickets();
+    let logins_before = t.count_requests("POST", "/access/ticket").await;
+    t.revoke_tickets().await;
     assert!(c.cluster_resources(None).await.is_ok());
     assert_eq!(
-        t.count_requests("POST", "/access/ticket"),
+        t.count_requests("POST", "/access/ticket").await,
         logins_before + 1
     );
 
@@ -783,11 +789,11 @@ async fn ticket_login_renewal_and_expiry(mut t: Target) {
     )
     .unwrap();
     assert!(eager.version().await.is_ok());
-    let before = t.count_requests("POST", "/access/ticket");
+    let before = t.count_requests("POST", "/access/ticket").await;
     for _ in 0..3 {
         assert!(eager.version().await.is_ok());
     }
-    let renewals = t.count_requests("POST", "/access/ticket") - before;
+    let renewals = t.count_requests("POST", "/access/ticket").await - before;
     if t.is_fakepve() {
         // fakepve does not accept a ticket as the password (real Proxmox does,
         // ENDPOINTS.md §2), so each renewal falls back to the password: 2 calls.
@@ -908,6 +914,14 @@ macro_rules! contract {
                 #[tokio::test]
                 async fn $case() {
                     super::$case(super::Target::fakepve()).await
+                }
+            )*
+        }
+        mod sim {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::Target::sim().await).await
                 }
             )*
         }

@@ -5,6 +5,7 @@
 mod check_config;
 pub mod context;
 mod inventory;
+pub mod sim;
 pub mod table;
 
 use std::path::PathBuf;
@@ -44,6 +45,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve a simulated Proxmox VE cluster on loopback (for trying proxdeck and for tests)
+    Sim(sim::SimArgs),
 }
 
 impl Cli {
@@ -79,6 +82,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match &cli.command {
         Some(Command::CheckConfig) => check_config::run(&cli),
         Some(Command::Inventory { json }) => report(inventory::run(&cli, *json)),
+        Some(Command::Sim(args)) => report(sim::run(args)),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();
