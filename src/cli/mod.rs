@@ -4,6 +4,7 @@
 
 mod check_config;
 pub mod context;
+pub mod demo;
 mod inventory;
 pub mod sim;
 pub mod table;
@@ -47,6 +48,8 @@ pub enum Command {
     },
     /// Serve a simulated Proxmox VE cluster on loopback (for trying proxdeck and for tests)
     Sim(sim::SimArgs),
+    /// Run the console against a built-in simulated 3-node cluster: no setup needed
+    Demo(demo::DemoArgs),
 }
 
 impl Cli {
@@ -72,7 +75,14 @@ fn report(result: Result<(), context::CliError>) -> ExitCode {
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
-    let _guard = match crate::logging::init(&paths::default_log(), &cli.log_level) {
+    // The demo writes nothing outside the temporary directory, its log included.
+    let log_file = match &cli.command {
+        Some(Command::Demo(_)) => {
+            std::env::temp_dir().join(format!("proxdeck-demo-{}.log", std::process::id()))
+        }
+        _ => paths::default_log(),
+    };
+    let _guard = match crate::logging::init(&log_file, &cli.log_level) {
         Ok(g) => Some(g),
         Err(e) => {
             eprintln!("proxdeck: logging disabled: {e}");
@@ -83,6 +93,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::CheckConfig) => check_config::run(&cli),
         Some(Command::Inventory { json }) => report(inventory::run(&cli, *json)),
         Some(Command::Sim(args)) => report(sim::run(args)),
+        Some(Command::Demo(args)) => report(demo::run(args, cli.db.as_deref())),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();

@@ -31,6 +31,8 @@ pub use scenario::Scenario;
 /// The state every connection and task shares.
 pub struct Shared {
     model: Mutex<Model>,
+    /// Woken when a task is asked to stop, so a sleeping task notices at once.
+    pub(crate) stop_requested: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -146,6 +148,7 @@ pub async fn start(options: SimOptions) -> Result<SimHandle, String> {
     );
     let shared = Arc::new(Shared {
         model: Mutex::new(model),
+        stop_requested: tokio::sync::Notify::new(),
     });
     let tls = rustls::ServerConfig::builder_with_provider(crate::pve::tls::provider())
         .with_safe_default_protocol_versions()
@@ -204,6 +207,7 @@ impl SimHandle {
             fp = self.fingerprint
         );
         std::fs::write(dir.join(crate::config::CLUSTERS_FILE), yml).map_err(err)?;
+        std::fs::write(dir.join("sim-ca.pem"), &self.cert_pem).map_err(err)?;
         std::fs::write(
             dir.join(crate::config::NAMING_FILE),
             self.scenario.naming_yaml(),

@@ -163,7 +163,11 @@ pub fn start(shared: &Arc<Shared>, model: &mut Model, spec: TaskSpec) -> Upid {
             for step in &steps {
                 let scale = shared.lock().time_scale;
                 if step.secs > 0.0 && scale > 0.0 {
-                    tokio::time::sleep(Duration::from_secs_f64(step.secs * scale)).await;
+                    // A stop request cuts the wait short; the step then sees it.
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs_f64(step.secs * scale)) => {}
+                        _ = shared.stop_requested.notified() => {}
+                    }
                 }
                 let mut model = shared.lock();
                 if runner.advance(&mut model, step) {

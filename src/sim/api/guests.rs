@@ -107,25 +107,36 @@ pub fn config(
         }
         None => &g.config,
     };
-    Ok(config_json(cfg))
+    Ok(config_json(kind, cfg))
 }
 
-/// Numbers go out as numbers, as Proxmox sends most of them.
-fn config_json(cfg: &BTreeMap<String, String>) -> Value {
-    let numeric = [
-        "memory",
-        "cores",
-        "sockets",
-        "swap",
-        "cpuunits",
-        "template",
-        "onboot",
-        "balloon",
-        "protection",
-        "unprivileged",
-        "tty",
-        "console",
-    ];
+/// Keys the schema declares as integers or booleans go out as numbers, the
+/// rest as text (qemu `memory` is a property string since PVE 8).
+fn config_json(kind: GuestKind, cfg: &BTreeMap<String, String>) -> Value {
+    let numeric: &[&str] = match kind {
+        GuestKind::Qemu => &[
+            "cores",
+            "sockets",
+            "template",
+            "onboot",
+            "balloon",
+            "protection",
+            "vcpus",
+            "cpuunits",
+        ],
+        GuestKind::Lxc => &[
+            "memory",
+            "cores",
+            "swap",
+            "cpuunits",
+            "template",
+            "onboot",
+            "protection",
+            "unprivileged",
+            "tty",
+            "console",
+        ],
+    };
     let mut out = serde_json::Map::new();
     for (k, v) in cfg {
         let value = match (numeric.contains(&k.as_str()), v.parse::<i64>()) {

@@ -117,11 +117,12 @@ fn node_call(call: &Call, model: &mut Model, node: &str, rest: &[&str]) -> Resul
         ["storage", storage, "content"] if m == "GET" => {
             backup::content(call, model, node, storage)
         }
-        ["storage", storage, "content", volume] if m == "PUT" => {
-            backup::update_volume(call, model, node, storage, volume)
+        // A volid has a '/' (`local:backup/vzdump-...`); clients send it encoded or not.
+        ["storage", storage, "content", volume @ ..] if m == "PUT" && !volume.is_empty() => {
+            backup::update_volume(call, model, node, storage, &volume.join("/"))
         }
-        ["storage", storage, "content", volume] if m == "DELETE" => {
-            backup::delete_volume(call, model, node, storage, volume)
+        ["storage", storage, "content", volume @ ..] if m == "DELETE" && !volume.is_empty() => {
+            backup::delete_volume(call, model, node, storage, &volume.join("/"))
         }
         ["vzdump"] if m == "POST" => backup::vzdump(call, model, node),
         ["tasks"] if m == "GET" => tasks::node_tasks(call, model, node),

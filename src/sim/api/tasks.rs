@@ -149,6 +149,7 @@ pub fn stop(call: &Call, model: &mut Model, node: &str, upid: &str) -> Result<Va
         && t.state == TaskState::Running
     {
         t.state = TaskState::Stopping;
+        call.shared.stop_requested.notify_waiters();
     }
     Ok(Value::Null)
 }
