@@ -49,6 +49,14 @@ fn validate(schema: &Value, v: &Value, at: &str, out: &mut Vec<String>) {
     }
 }
 
+/// (method, schema path template, concrete path, parameters)
+type Call = (
+    reqwest::Method,
+    &'static str,
+    String,
+    Vec<(&'static str, &'static str)>,
+);
+
 async fn get(t: &Target, method: reqwest::Method, path: &str, form: &[(&str, &str)]) -> Value {
     let tls = proxdeck::pve::tls::client_config(&t.pin()).unwrap();
     let http = reqwest::Client::builder()
@@ -101,7 +109,7 @@ async fn every_simulator_answer_matches_the_schema_returns() {
     .await;
     let volid = backup[0]["volid"].as_str().unwrap().to_string();
     // (method, template, concrete path, params)
-    let calls: Vec<(M, &str, String, Vec<(&str, &str)>)> = vec![
+    let calls: Vec<Call> = vec![
         (M::GET, "/version", "/version".into(), vec![]),
         (
             M::GET,
