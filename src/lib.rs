@@ -4,12 +4,15 @@
 //! only propose, approve, reject and read. See ARCHITECTURE in the README.
 
 pub mod action_kind;
+pub mod actor;
 pub mod cli;
 pub mod config;
 pub mod fingerprint;
 pub mod inventory;
+pub mod ipam;
 pub mod logging;
 pub mod macaddr;
+pub mod metadata;
 pub mod naming;
 pub mod paths;
 pub mod pve;

@@ -32,7 +32,7 @@ fn migrations_create_every_table() {
             let rows = st
                 .query_map([], |r| r.get(0))?
                 .collect::<Result<Vec<String>, _>>()?;
-            Ok(rows)
+            Ok::<_, StoreError>(rows)
         })
         .unwrap();
     for t in TABLES {
@@ -42,7 +42,7 @@ fn migrations_create_every_table() {
         );
     }
     let mode: String = store
-        .read(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
+        .read(|c| Ok::<_, StoreError>(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
         .unwrap();
     assert_eq!(mode, "wal");
 }
@@ -59,13 +59,15 @@ fn reopening_keeps_data_and_version() {
                     "INSERT INTO audit_log (at, actor, event, detail, prev_hash, hash) VALUES (1, 'me', 'x', '{}', '', 'h')",
                     [],
                 )?;
-                Ok(())
+                Ok::<_, StoreError>(())
             })
             .unwrap();
     }
     let store = Store::open(&path).unwrap();
     let n: i64 = store
-        .read(|c| Ok(c.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))?))
+        .read(|c| {
+            Ok::<_, StoreError>(c.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))?)
+        })
         .unwrap();
     assert_eq!(n, 1);
 }
@@ -82,7 +84,7 @@ fn an_older_database_is_migrated() {
     let store = Store::open(&path).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     let kept: String = store
-        .read(|c| Ok(c.query_row("SELECT x FROM notes", [], |r| r.get(0))?))
+        .read(|c| Ok::<_, StoreError>(c.query_row("SELECT x FROM notes", [], |r| r.get(0))?))
         .unwrap();
     assert_eq!(kept, "kept");
 }
@@ -124,11 +126,15 @@ fn child_writer() {
                     "INSERT INTO audit_log (at, actor, event, detail, prev_hash, hash) VALUES (?1, ?2, 'write', '{}', '', '')",
                     rusqlite::params![i, who],
                 )?;
-                Ok(())
+                Ok::<_, StoreError>(())
             })
             .unwrap();
         let _: i64 = store
-            .read(|c| Ok(c.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))?))
+            .read(|c| {
+                Ok::<_, StoreError>(
+                    c.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))?,
+                )
+            })
             .unwrap();
     }
 }
@@ -163,7 +169,7 @@ fn two_processes_share_one_database() {
             let rows = st
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
+            Ok::<_, StoreError>(rows)
         })
         .unwrap();
     assert_eq!(counts, vec![("a".to_string(), 300), ("b".to_string(), 300)]);

@@ -5,7 +5,10 @@
 mod check_config;
 pub mod context;
 pub mod demo;
+pub mod identity;
 mod inventory;
+mod ip;
+mod metadata;
 pub mod sim;
 pub mod table;
 
@@ -50,6 +53,15 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Run the console against a built-in simulated 3-node cluster: no setup needed
     Demo(demo::DemoArgs),
+    /// Address management: next free address, assignments, list, reconcile with the cluster
+    #[command(subcommand)]
+    Ip(ip::IpCommand),
+    /// What proxdeck knows about a guest (origin, replicas, network identity, naming)
+    Metadata {
+        vmid: u32,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Cli {
@@ -94,6 +106,14 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Inventory { json }) => report(inventory::run(&cli, *json)),
         Some(Command::Sim(args)) => report(sim::run(args)),
         Some(Command::Demo(args)) => report(demo::run(args, cli.db.as_deref())),
+        Some(Command::Ip(cmd)) => match ip::run(&cli, cmd) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("proxdeck: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Some(Command::Metadata { vmid, json }) => report(metadata::run(&cli, *vmid, *json)),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();

@@ -8,7 +8,10 @@ use super::StoreError;
 
 /// Every migration in order; the position + 1 is its version. Never edit a
 /// released entry: add a new one.
-pub const MIGRATIONS: &[(&str, &str)] = &[("initial", include_str!("sql/0001_initial.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("initial", include_str!("sql/0001_initial.sql")),
+    ("identity", include_str!("sql/0002_identity.sql")),
+];
 
 /// The version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -19,6 +22,11 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// the version inside it, so two processes opening a fresh file at once apply
 /// each migration exactly once.
 pub fn run(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    // Up to date already (the usual case): no write lock needed.
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current == SCHEMA_VERSION {
+        return Ok(());
+    }
     loop {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;

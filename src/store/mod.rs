@@ -1,6 +1,6 @@
 //! The SQLite store: one database file shared by every proxdeck process on a host.
 //!
-//! WAL mode lets readers run beside one writer; `busy_timeout` makes writers wait
+//! WAL mode lets readers run beside one writer; a busy handler makes writers wait
 //! for each other instead of failing; every write transaction starts with
 //! `BEGIN IMMEDIATE` so that a reader never has to upgrade to a writer (the case
 //! where SQLite gives up at once with "database is locked").
@@ -78,14 +78,14 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open_with_flags(
+        let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(open_err)?;
-        configure(&conn).map_err(open_err)?;
+        configure(&mut conn).map_err(open_err)?;
         let mut store = Store {
             conn: Arc::new(Mutex::new(conn)),
             path: Some(path.to_path_buf()),
@@ -96,8 +96,8 @@ impl Store {
 
     /// A private in-memory database (tests, benchmarks).
     pub fn open_in_memory() -> Result<Store, StoreError> {
-        let conn = Connection::open_in_memory()?;
-        configure(&conn)?;
+        let mut conn = Connection::open_in_memory()?;
+        configure(&mut conn)?;
         let mut store = Store {
             conn: Arc::new(Mutex::new(conn)),
             path: None,
@@ -118,30 +118,37 @@ impl Store {
     }
 
     /// Run `f` with the connection (reads, or single statements).
-    pub fn read<R>(
+    pub fn read<R, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<R, StoreError>,
-    ) -> Result<R, StoreError> {
+        f: impl FnOnce(&Connection) -> Result<R, E>,
+    ) -> Result<R, E> {
         f(&self.lock())
     }
 
-    /// Run `f` inside one `BEGIN IMMEDIATE` transaction; commit if it returns Ok.
-    pub fn write<R>(
+    /// Run `f` inside one `BEGIN IMMEDIATE` transaction: committed if it
+    /// returns Ok, rolled back (nothing written) if it returns an error.
+    pub fn write<R, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<R, StoreError>,
-    ) -> Result<R, StoreError> {
+        f: impl FnOnce(&Transaction<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
         let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
         let out = f(&tx)?;
-        tx.commit()?;
+        tx.commit().map_err(StoreError::from)?;
         Ok(out)
     }
 
     /// `write` on a blocking thread, for async callers that must not stall.
-    pub async fn write_async<R: Send + 'static>(
+    pub async fn write_async<R, E>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<R, StoreError> + Send + 'static,
-    ) -> Result<R, StoreError> {
+        f: impl FnOnce(&Transaction<'_>) -> Result<R, E> + Send + 'static,
+    ) -> Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.write(f))
             .await
@@ -149,10 +156,14 @@ impl Store {
     }
 
     /// `read` on a blocking thread, for async callers that must not stall.
-    pub async fn read_async<R: Send + 'static>(
+    pub async fn read_async<R, E>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
-    ) -> Result<R, StoreError> {
+        f: impl FnOnce(&Connection) -> Result<R, E> + Send + 'static,
+    ) -> Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.read(f))
             .await
@@ -176,8 +187,20 @@ impl Store {
     }
 }
 
-fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+/// Wait for another writer in short, jittered steps: SQLite's default busy
+/// handler sleeps ever longer, which lets a busy writer starve the others.
+fn busy_wait(attempt: i32) -> bool {
+    let elapsed_ms = u64::try_from(attempt).unwrap_or(0) * 2;
+    if elapsed_ms >= BUSY_TIMEOUT.as_millis() as u64 {
+        return false;
+    }
+    let jitter = (std::process::id() as u64 ^ attempt as u64) % 3;
+    std::thread::sleep(Duration::from_millis(1 + jitter));
+    true
+}
+
+fn configure(conn: &mut Connection) -> Result<(), rusqlite::Error> {
+    conn.busy_handler(Some(busy_wait))?;
     // journal_mode answers with the mode in force; in-memory databases stay "memory".
     let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     conn.execute_batch(

@@ -1,0 +1,187 @@
+//! Resource metadata: what proxdeck knows about each guest beyond Proxmox's own
+//! config (origin node and template, replica marks, network identity, naming
+//! compliance), kept current from inventory refreshes and written by workflows.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::inventory::Inventory;
+use crate::naming::Convention;
+use crate::store::{StoreError, now};
+
+/// The design's `network_config`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetworkConfig {
+    pub ip: Option<String>,
+    pub mac: Option<String>,
+    pub hostname: Option<String>,
+}
+
+/// The design's metadata shape (`GET /api/metadata/101`), plus what proxdeck adds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceMetadata {
+    pub resource_id: String,
+    pub resource_name: String,
+    pub node_name: String,
+    pub origin_node: Option<String>,
+    pub origin_template_id: Option<u32>,
+    pub is_template: bool,
+    pub is_replica: bool,
+    pub replicated_nodes: Vec<String>,
+    pub network_config: NetworkConfig,
+    pub guest_type: String,
+    pub naming_compliant: Option<bool>,
+    pub naming_issue: Option<String>,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub gone_at: Option<i64>,
+}
+
+/// Bring the metadata in line with an inventory; returns (new, updated, gone).
+pub fn sync(
+    conn: &Connection,
+    cluster: &str,
+    conv: &Convention,
+    inv: &Inventory,
+) -> Result<(usize, usize, usize), StoreError> {
+    let t = now();
+    let mut new = 0;
+    let mut updated = 0;
+    for g in &inv.guests {
+        let compliance = conv.check(&g.name);
+        let exists: bool = conn
+            .query_row(
+                "SELECT 1 FROM resource_metadata WHERE cluster = ?1 AND vmid = ?2",
+                params![cluster, g.vmid],
+                |_| Ok(true),
+            )
+            .optional()?
+            .unwrap_or(false);
+        let ip = g.primary_ip().map(|i| i.to_string());
+        let mac = g.primary_mac().map(|m| m.to_string());
+        let hostname = g.hostname.clone().unwrap_or_else(|| g.name.clone());
+        if exists {
+            // Keep a known address when the config could not be read this time.
+            updated += conn.execute(
+                "UPDATE resource_metadata SET name = ?3, guest_type = ?4, node = ?5, is_template = ?6,
+                     ip = CASE WHEN ?11 THEN ?7 ELSE ip END, mac = CASE WHEN ?11 THEN ?8 ELSE mac END,
+                     hostname = ?9, naming_compliant = ?10, naming_issue = ?12, last_seen = ?13, gone_at = NULL
+                 WHERE cluster = ?1 AND vmid = ?2",
+                params![
+                    cluster, g.vmid, g.name, g.kind.as_str(), g.node, g.template, ip, mac, hostname,
+                    compliance.is_compliant(), g.config_known, compliance.reason(), t
+                ],
+            )?;
+        } else {
+            new += conn.execute(
+                "INSERT INTO resource_metadata (cluster, vmid, name, guest_type, node, origin_node, is_template, ip, mac, hostname,
+                     naming_compliant, naming_issue, first_seen, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+                params![
+                    cluster, g.vmid, g.name, g.kind.as_str(), g.node, g.template, ip, mac, hostname,
+                    compliance.is_compliant(), compliance.reason(), t
+                ],
+            )?;
+        }
+    }
+    let ids: Vec<String> = inv.guests.iter().map(|g| g.vmid.to_string()).collect();
+    let gone = conn.execute(
+        &format!(
+            "UPDATE resource_metadata SET gone_at = ?2 WHERE cluster = ?1 AND gone_at IS NULL AND vmid NOT IN ({})",
+            if ids.is_empty() { "-1".to_string() } else { ids.join(",") }
+        ),
+        params![cluster, t],
+    )?;
+    Ok((new, updated, gone))
+}
+
+/// Record that `replica` on `replica_node` was made from `source`.
+pub fn record_replica(
+    conn: &Connection,
+    cluster: &str,
+    source: u32,
+    replica: u32,
+    replica_kind: crate::pve::GuestKind,
+    replica_node: &str,
+) -> Result<(), StoreError> {
+    let t = now();
+    let (source_node, source_origin, source_template): (String, Option<String>, Option<u32>) = conn
+        .query_row(
+            "SELECT node, origin_node, origin_template_id FROM resource_metadata WHERE cluster = ?1 AND vmid = ?2",
+            params![cluster, source],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?
+        .unwrap_or_default();
+    let origin_node = source_origin.unwrap_or(source_node);
+    // A replica of a replica still points at the first template.
+    let origin_template = source_template.unwrap_or(source);
+    conn.execute(
+        "INSERT INTO resource_metadata (cluster, vmid, guest_type, node, origin_node, origin_template_id, is_replica, first_seen, last_seen)
+         VALUES (?1, ?2, ?5, ?3, ?4, ?6, 1, ?7, ?7)
+         ON CONFLICT (cluster, vmid) DO UPDATE SET origin_node = ?4, origin_template_id = ?6, is_replica = 1, node = ?3",
+        params![cluster, replica, replica_node, origin_node, replica_kind.as_str(), origin_template, t],
+    )?;
+    let nodes: String = conn
+        .query_row(
+            "SELECT replicated_nodes FROM resource_metadata WHERE cluster = ?1 AND vmid = ?2",
+            params![cluster, origin_template],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or_else(|| "[]".into());
+    let mut list: Vec<String> = serde_json::from_str(&nodes).unwrap_or_default();
+    if !list.iter().any(|n| n == replica_node) {
+        list.push(replica_node.to_string());
+        list.sort();
+    }
+    conn.execute(
+        "UPDATE resource_metadata SET replicated_nodes = ?3 WHERE cluster = ?1 AND vmid = ?2",
+        params![
+            cluster,
+            origin_template,
+            serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
+        ],
+    )?;
+    Ok(())
+}
+
+/// Metadata of one guest.
+pub fn get(
+    conn: &Connection,
+    cluster: &str,
+    vmid: u32,
+) -> Result<Option<ResourceMetadata>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT vmid, name, node, origin_node, origin_template_id, is_template, is_replica, replicated_nodes,
+                    ip, mac, hostname, guest_type, naming_compliant, naming_issue, first_seen, last_seen, gone_at
+             FROM resource_metadata WHERE cluster = ?1 AND vmid = ?2",
+            params![cluster, vmid],
+            |r| {
+                let nodes: String = r.get(7)?;
+                Ok(ResourceMetadata {
+                    resource_id: r.get::<_, u32>(0)?.to_string(),
+                    resource_name: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    node_name: r.get(2)?,
+                    origin_node: r.get(3)?,
+                    origin_template_id: r.get(4)?,
+                    is_template: r.get(5)?,
+                    is_replica: r.get(6)?,
+                    replicated_nodes: serde_json::from_str(&nodes).unwrap_or_default(),
+                    network_config: NetworkConfig {
+                        ip: r.get(8)?,
+                        mac: r.get(9)?,
+                        hostname: r.get(10)?,
+                    },
+                    guest_type: r.get(11)?,
+                    naming_compliant: r.get(12)?,
+                    naming_issue: r.get(13)?,
+                    first_seen: r.get(14)?,
+                    last_seen: r.get(15)?,
+                    gone_at: r.get(16)?,
+                })
+            },
+        )
+        .optional()?)
+}
