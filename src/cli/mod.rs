@@ -5,10 +5,13 @@
 mod check_config;
 pub mod context;
 pub mod demo;
+pub mod engine_ctx;
 pub mod identity;
 mod inventory;
 mod ip;
 mod metadata;
+mod plan;
+mod queue;
 pub mod sim;
 pub mod table;
 
@@ -35,8 +38,17 @@ pub struct Cli {
     /// Log level for the log file ($XDG_STATE_HOME/proxdeck/proxdeck.log): error, warn, info, debug, trace
     #[arg(long, global = true, value_name = "LEVEL", default_value = "info")]
     pub log_level: String,
+    /// Reject every action that would change the cluster
+    #[arg(long, global = true)]
+    pub read_only: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Exit non-zero, saying where, if any row was altered or the newest removed
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +74,55 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Propose an action: it is planned, checked against policy and queued
+    #[command(subcommand)]
+    Plan(plan::PlanCommand),
+    /// The action queue (pending, approved, running; --all for every action)
+    Queue {
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// An action's plan, steps and outcome
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a pending action (the plan as stored, or --plan-hash of the one you saw)
+    Approve {
+        id: String,
+        #[arg(long)]
+        plan_hash: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Reject a pending action
+    Reject {
+        id: String,
+        #[arg(long)]
+        why: String,
+    },
+    /// Cancel an action (a running one stops between steps)
+    Cancel { id: String },
+    /// Run approved actions (headless executor); --once runs them to their end and exits
+    Run {
+        #[arg(long)]
+        once: bool,
+        /// Seconds an action stays claimed without a heartbeat
+        #[arg(long)]
+        lease_secs: Option<i64>,
+    },
+    /// An action's progress and per-target results
+    Status {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the audit log's hash chain
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 impl Cli {
@@ -83,6 +144,14 @@ fn report(result: Result<(), context::CliError>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A command that picks its own exit code.
+fn code(result: Result<ExitCode, context::CliError>) -> ExitCode {
+    result.unwrap_or_else(|e| {
+        eprintln!("proxdeck: {e}");
+        ExitCode::FAILURE
+    })
 }
 
 /// Run the parsed command line.
@@ -114,6 +183,24 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         },
         Some(Command::Metadata { vmid, json }) => report(metadata::run(&cli, *vmid, *json)),
+        Some(Command::Plan(cmd)) => code(plan::run(&cli, cmd)),
+        Some(Command::Queue { all, json }) => code(queue::queue(&cli, *all, *json)),
+        Some(Command::Show { id, json }) => code(queue::show(&cli, id, *json)),
+        Some(Command::Approve {
+            id,
+            plan_hash,
+            reason,
+        }) => code(queue::approve(
+            &cli,
+            id,
+            plan_hash.as_deref(),
+            reason.as_deref(),
+        )),
+        Some(Command::Reject { id, why }) => code(queue::reject(&cli, id, why)),
+        Some(Command::Cancel { id }) => code(queue::cancel(&cli, id)),
+        Some(Command::Run { once, lease_secs }) => code(queue::run(&cli, *once, *lease_secs)),
+        Some(Command::Status { id, json }) => code(queue::status(&cli, id, *json)),
+        Some(Command::Audit(AuditCommand::Verify)) => code(queue::audit_verify(&cli)),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();

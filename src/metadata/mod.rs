@@ -146,6 +146,26 @@ pub fn record_replica(
     Ok(())
 }
 
+/// Record that `clone` on `node` was made from `source` (a new guest, not a replica).
+pub fn record_clone(
+    conn: &Connection,
+    cluster: &str,
+    source_node: &str,
+    source: u32,
+    clone: u32,
+    kind: crate::pve::GuestKind,
+    node: &str,
+) -> Result<(), StoreError> {
+    let t = now();
+    conn.execute(
+        "INSERT INTO resource_metadata (cluster, vmid, guest_type, node, origin_node, origin_template_id, is_replica, first_seen, last_seen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7)
+         ON CONFLICT (cluster, vmid) DO UPDATE SET origin_node = ?5, origin_template_id = ?6, is_replica = 0, node = ?4",
+        params![cluster, clone, kind.as_str(), node, source_node, source, t],
+    )?;
+    Ok(())
+}
+
 /// Metadata of one guest.
 pub fn get(
     conn: &Connection,

@@ -7,6 +7,7 @@ pub mod client;
 pub mod de;
 pub mod endpoints;
 pub mod error;
+pub mod names;
 pub mod progress;
 pub mod propstring;
 pub mod request;

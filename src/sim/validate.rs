@@ -242,14 +242,7 @@ fn check_value(key: &str, v: &str, ty: Ty) -> Result<(), String> {
     }
 }
 
-/// `pve-configid`: a letter, then letters, digits, `_` or `-`.
-pub fn is_config_id(v: &str) -> bool {
-    let mut chars = v.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && v.len() >= 2
-        && v.len() <= 40
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
+pub use crate::pve::names::is_config_id;
 
 pub fn is_dns_name(v: &str) -> bool {
     !v.is_empty()

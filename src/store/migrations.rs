@@ -11,6 +11,7 @@ use super::StoreError;
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("initial", include_str!("sql/0001_initial.sql")),
     ("identity", include_str!("sql/0002_identity.sql")),
+    ("engine", include_str!("sql/0003_engine.sql")),
 ];
 
 /// The version this build writes.

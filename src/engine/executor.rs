@@ -1,0 +1,201 @@
+//! The executor: claims approved actions (and ones whose owner died) with a
+//! lease, keeps the lease alive, runs the workflow, and records the outcome.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+
+use super::core::Engine;
+use super::error::EngineError;
+use super::events::EngineEvent;
+use super::planner;
+use super::queue::{self, ActionRecord, ActionState};
+use super::workflows::{self, Outcome};
+
+impl Engine {
+    async fn claim_one(&self) -> Result<Option<ActionRecord>, EngineError> {
+        let owner = self.owner().to_string();
+        let lease = self.options().lease_secs;
+        self.write(move |tx, inner| queue::claim(tx, &inner.cluster, &owner, lease))
+            .await
+    }
+
+    /// Whether any action of the cluster is approved or running (here or elsewhere).
+    async fn work_left(&self) -> Result<bool, EngineError> {
+        let active = self
+            .list(vec![ActionState::Approved, ActionState::Running])
+            .await?;
+        Ok(!active.is_empty())
+    }
+
+    /// Run one claimed action to its end and record the outcome.
+    async fn execute(&self, rec: ActionRecord) {
+        let id = rec.id.clone();
+        self.emit(EngineEvent::ActionChanged {
+            id: id.clone(),
+            state: "running".into(),
+            note: None,
+        });
+        let outcome = workflows::run(self, rec).await;
+        let owner = self.owner().to_string();
+        let (state, note, result) = match &outcome {
+            Outcome::Succeeded(r) => (ActionState::Succeeded, None, r.clone()),
+            Outcome::Failed { error, result } => {
+                (ActionState::Failed, Some(error.clone()), result.clone())
+            }
+            Outcome::RolledBack { error, result } => {
+                (ActionState::RolledBack, Some(error.clone()), result.clone())
+            }
+            Outcome::Cancelled { result } => (
+                ActionState::Cancelled,
+                Some("cancelled between steps".to_string()),
+                result.clone(),
+            ),
+        };
+        let id2 = id.clone();
+        let note2 = note.clone();
+        let done = self
+            .write(move |tx, inner| {
+                if !queue::holds(tx, &id2, &owner)? {
+                    // Another process took it over; it records the end.
+                    return Ok(false);
+                }
+                queue::set_result(tx, &id2, &result)?;
+                queue::transition(
+                    tx,
+                    &id2,
+                    &[ActionState::Running],
+                    state,
+                    &owner,
+                    note2.as_deref(),
+                )?;
+                // Whatever is still only reserved goes back.
+                planner::release_all(tx, &inner.cluster, &inner.config, &id2)?;
+                Ok(true)
+            })
+            .await;
+        match done {
+            Ok(true) => {
+                if let Some(n) = &note {
+                    self.emit(EngineEvent::Error {
+                        id: id.clone(),
+                        message: n.clone(),
+                    });
+                }
+                self.emit(EngineEvent::ActionChanged {
+                    id,
+                    state: state.to_string(),
+                    note,
+                });
+            }
+            Ok(false) => {}
+            Err(e) => self.emit(EngineEvent::Error {
+                id,
+                message: format!("recording the outcome failed: {e}"),
+            }),
+        }
+    }
+
+    /// Keep this process's leases alive while `work` runs.
+    async fn with_heartbeat<F: Future>(&self, work: F) -> F::Output {
+        let beat = {
+            let engine = self.clone();
+            async move {
+                let every =
+                    Duration::from_secs_f64((engine.options().lease_secs as f64 / 3.0).max(0.2));
+                loop {
+                    tokio::time::sleep(every).await;
+                    let owner = engine.owner().to_string();
+                    let lease = engine.options().lease_secs;
+                    if let Err(e) = engine
+                        .write(move |tx, _| queue::heartbeat(tx, &owner, lease))
+                        .await
+                    {
+                        tracing::warn!(error = %e, "lease heartbeat failed");
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            out = work => out,
+            _ = beat => unreachable_loop(),
+        }
+    }
+
+    /// Run every approved action to its end, then return how many ran. Actions
+    /// another process is running are waited for (and taken over if its lease
+    /// runs out). Unapproved actions stay queued.
+    pub async fn run_once(&self) -> Result<usize, EngineError> {
+        self.with_heartbeat(self.run_loop(true, std::future::pending::<()>()))
+            .await
+    }
+
+    /// Run actions as they are approved until `shutdown` completes.
+    pub async fn run_until<S: Future<Output = ()>>(
+        &self,
+        shutdown: S,
+    ) -> Result<usize, EngineError> {
+        self.with_heartbeat(self.run_loop(false, shutdown)).await
+    }
+
+    async fn run_loop<S: Future<Output = ()>>(
+        &self,
+        once: bool,
+        shutdown: S,
+    ) -> Result<usize, EngineError> {
+        let mut running: JoinSet<()> = JoinSet::new();
+        let mut ran = 0;
+        let mut shutdown = std::pin::pin!(shutdown);
+        let mut events = self.subscribe();
+        loop {
+            while running.len() < self.options().max_parallel.max(1) {
+                match self.claim_one().await? {
+                    Some(rec) => {
+                        ran += 1;
+                        let engine = self.clone();
+                        running.spawn(async move { engine.execute(rec).await });
+                    }
+                    None => break,
+                }
+            }
+            if once && running.is_empty() && !self.work_left().await? {
+                return Ok(ran);
+            }
+            let poll = Duration::from_millis(if once { 250 } else { 1000 });
+            tokio::select! {
+                _ = &mut shutdown => {
+                    // Leave running actions to the lease: another process resumes them.
+                    running.abort_all();
+                    return Ok(ran);
+                }
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+                _ = events.recv() => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+
+    /// Record a row in the audit log for something a front end did.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        event: &str,
+        action_id: Option<String>,
+        detail: serde_json::Value,
+    ) -> Result<(), EngineError> {
+        let (actor, event) = (actor.to_string(), event.to_string());
+        self.write(move |tx, _| {
+            super::audit::append(tx, &actor, &event, action_id.as_deref(), &detail)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn unreachable_loop<T>() -> T {
+    // The heartbeat loop never ends; `select!` needs an expression of the output type.
+    loop {
+        std::thread::park();
+    }
+}
