@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod audit;
+pub mod auto;
 pub mod catalog;
 pub mod core;
 pub mod crash;

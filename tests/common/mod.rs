@@ -1,6 +1,7 @@
 //! Support shared by the integration tests. Each test crate uses a part of it.
 #![allow(dead_code)]
 
+pub mod engine_env;
 pub mod fakepve;
 pub mod schema;
 pub mod target;
@@ -39,4 +40,26 @@ pub fn config_dir_for(url: &str, fingerprint: &str) -> tempfile::TempDir {
     )
     .unwrap();
     dir
+}
+
+/// Run the proxdeck binary with a config dir and database, the harness token in
+/// the environment, and logs kept in `dir`.
+pub fn proxdeck(dir: &std::path::Path, db: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(proxdeck_bin());
+    cmd.arg("--config")
+        .arg(dir)
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("PROXDECK_TEST_TOKEN", fakepve::TOKEN_SECRET)
+        .env("XDG_STATE_HOME", dir);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// stdout and stderr together, for assertion messages.
+pub fn text(o: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
