@@ -17,17 +17,32 @@ fn me() -> Actor {
 
 async fn admin(t: &Target, what: &str, body: serde_json::Value) {
     let tls = proxdeck::pve::tls::client_config(&t.pin()).unwrap();
-    let http = reqwest::Client::builder().tls_backend_preconfigured(tls.config).build().unwrap();
-    let resp = http.post(format!("{}/sim/{what}", t.url)).json(&body).send().await.unwrap();
+    let http = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls.config)
+        .build()
+        .unwrap();
+    let resp = http
+        .post(format!("{}/sim/{what}", t.url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert!(resp.status().is_success());
 }
 
 /// Propose, approve if needed, run to the end; the record after.
 async fn propose_and_run(env: &EngineEnv, action: Action) -> proxdeck::engine::ActionRecord {
     let inv = env.inventory().await;
-    let rec = env.engine.propose(action, me(), Some("test".into()), &inv).await.unwrap();
+    let rec = env
+        .engine
+        .propose(action, me(), Some("test".into()), &inv)
+        .await
+        .unwrap();
     if rec.state == ActionState::PendingApproval {
-        env.engine.approve(&rec.id, me(), rec.plan_hash.as_deref().unwrap(), None).await.unwrap();
+        env.engine
+            .approve(&rec.id, me(), rec.plan_hash.as_deref().unwrap(), None)
+            .await
+            .unwrap();
     }
     env.engine.run_once().await.unwrap();
     env.engine.get(&rec.id).await.unwrap().unwrap()
@@ -41,27 +56,79 @@ async fn check_db_replicas(env: &EngineEnv, id: &str) {
     let got: Vec<(String, String, String, String, String)> = st
         .results
         .iter()
-        .map(|r| (r.target_node.clone(), r.new_resource_name.clone(), r.ip.clone().unwrap(), r.mac.clone().unwrap(), r.status.clone()))
+        .map(|r| {
+            (
+                r.target_node.clone(),
+                r.new_resource_name.clone(),
+                r.ip.clone().unwrap(),
+                r.mac.clone().unwrap(),
+                r.status.clone(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
         vec![
-            ("pve-node-02".into(), "pve-db-02".into(), "192.168.2.101".into(), "02:00:00:a2:65:01".into(), "success".into()),
-            ("pve-node-03".into(), "pve-db-03".into(), "192.168.3.101".into(), "02:00:00:a3:65:01".into(), "success".into()),
+            (
+                "pve-node-02".into(),
+                "pve-db-02".into(),
+                "192.168.2.101".into(),
+                "02:00:00:a2:65:01".into(),
+                "success".into()
+            ),
+            (
+                "pve-node-03".into(),
+                "pve-db-03".into(),
+                "192.168.3.101".into(),
+                "02:00:00:a3:65:01".into(),
+                "success".into()
+            ),
         ]
     );
     let c = env.engine.client();
     for r in &st.results {
         let vmid: u32 = r.new_resource_id.parse().unwrap();
-        let cfg = c.guest_config(&GuestRef::new(&r.target_node, GuestKind::Qemu, vmid)).await.unwrap();
+        let cfg = c
+            .guest_config(&GuestRef::new(&r.target_node, GuestKind::Qemu, vmid))
+            .await
+            .unwrap();
         assert_eq!(cfg.name(), Some(r.new_resource_name.as_str()));
-        assert_eq!(cfg.qemu_net(0).unwrap().mac().unwrap().to_string(), *r.mac.as_ref().unwrap());
-        assert_eq!(cfg.ipconfig(0).unwrap().ip().unwrap().address().unwrap().to_string(), *r.ip.as_ref().unwrap());
+        assert_eq!(
+            cfg.qemu_net(0).unwrap().mac().unwrap().to_string(),
+            *r.mac.as_ref().unwrap()
+        );
+        assert_eq!(
+            cfg.ipconfig(0)
+                .unwrap()
+                .ip()
+                .unwrap()
+                .address()
+                .unwrap()
+                .to_string(),
+            *r.ip.as_ref().unwrap()
+        );
         assert!(cfg.is_template(), "a replica of a template is a template");
-        let md = env.engine.store().read(|conn| proxdeck::metadata::get(conn, env.engine.cluster(), vmid)).unwrap().unwrap();
-        assert_eq!((md.origin_node.as_deref(), md.origin_template_id, md.is_replica), (Some("pve-node-01"), Some(101), true));
+        let md = env
+            .engine
+            .store()
+            .read(|conn| proxdeck::metadata::get(conn, env.engine.cluster(), vmid))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                md.origin_node.as_deref(),
+                md.origin_template_id,
+                md.is_replica
+            ),
+            (Some("pve-node-01"), Some(101), true)
+        );
     }
-    let src = env.engine.store().read(|conn| proxdeck::metadata::get(conn, env.engine.cluster(), 101)).unwrap().unwrap();
+    let src = env
+        .engine
+        .store()
+        .read(|conn| proxdeck::metadata::get(conn, env.engine.cluster(), 101))
+        .unwrap()
+        .unwrap();
     assert_eq!(src.replicated_nodes, vec!["pve-node-02", "pve-node-03"]);
     assert_eq!(env.reserved_count(), (0, 0), "no reservation is left over");
     let v = proxdeck::engine::audit::verify(env.engine.store()).unwrap();
@@ -73,20 +140,57 @@ async fn replicate_the_template_to_all_nodes_by_clone_and_migrate() {
     let env = EngineEnv::new(Target::sim().await).await;
     let inv = env.inventory().await;
     let src = EngineEnv::sel(&inv, "pve-db-01");
-    let rec = env.engine.propose(Action::Replicate { source: src, targets: Targets::All, start: false }, me(), None, &inv).await.unwrap();
+    let rec = env
+        .engine
+        .propose(
+            Action::Replicate {
+                source: src,
+                targets: Targets::All,
+                start: false,
+            },
+            me(),
+            None,
+            &inv,
+        )
+        .await
+        .unwrap();
     assert_eq!(rec.state, ActionState::PendingApproval);
-    assert_eq!(rec.policy_rule.as_deref(), Some("approval_required: replicate_resource"));
+    assert_eq!(
+        rec.policy_rule.as_deref(),
+        Some("approval_required: replicate_resource")
+    );
     // Nothing runs before approval.
     assert_eq!(env.engine.run_once().await.unwrap(), 0);
     let plan = rec.plan.clone().unwrap();
-    assert!(plan.steps.iter().any(|s| s.key == "migrate@pve-node-02"), "local disks: clone then migrate");
-    env.engine.approve(&rec.id, me(), rec.plan_hash.as_deref().unwrap(), None).await.unwrap();
+    assert!(
+        plan.steps.iter().any(|s| s.key == "migrate@pve-node-02"),
+        "local disks: clone then migrate"
+    );
+    env.engine
+        .approve(&rec.id, me(), rec.plan_hash.as_deref().unwrap(), None)
+        .await
+        .unwrap();
     assert_eq!(env.engine.run_once().await.unwrap(), 1);
     check_db_replicas(&env, &rec.id).await;
     // Replicating again finds every node done.
     let inv = env.inventory().await;
-    let again = env.engine.propose(Action::Replicate { source: EngineEnv::sel(&inv, "pve-db-01"), targets: Targets::All, start: false }, me(), None, &inv).await;
-    assert!(matches!(&again, Err(EngineError::Plan(m)) if m.contains("already has a replica")), "{again:?}");
+    let again = env
+        .engine
+        .propose(
+            Action::Replicate {
+                source: EngineEnv::sel(&inv, "pve-db-01"),
+                targets: Targets::All,
+                start: false,
+            },
+            me(),
+            None,
+            &inv,
+        )
+        .await;
+    assert!(
+        matches!(&again, Err(EngineError::Plan(m)) if m.contains("already has a replica")),
+        "{again:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,15 +199,40 @@ async fn replicate_from_shared_storage_clones_straight_to_the_target() {
         .replace("  - { id: nfs-backup, type: nfs, shared: true, content: [backup], total_gib: 2000 }",
                  "  - { id: nfs-backup, type: nfs, shared: true, content: [backup], total_gib: 2000 }\n  - { id: san, type: rbd, shared: true, content: [images, rootdir], total_gib: 4000 }")
         .replace("local-lvm:base-101-disk-0,size=8G", "san:base-101-disk-0,size=8G");
-    let env = EngineEnv::new(Target::sim_with(Scenario::parse(&text, "shared").unwrap(), 0.0).await).await;
+    let env =
+        EngineEnv::new(Target::sim_with(Scenario::parse(&text, "shared").unwrap(), 0.0).await)
+            .await;
     let inv = env.inventory().await;
-    let rec = propose_and_run(&env, Action::Replicate { source: EngineEnv::sel(&inv, "pve-db-01"), targets: Targets::All, start: false }).await;
+    let rec = propose_and_run(
+        &env,
+        Action::Replicate {
+            source: EngineEnv::sel(&inv, "pve-db-01"),
+            targets: Targets::All,
+            start: false,
+        },
+    )
+    .await;
     let plan = rec.plan.clone().unwrap();
-    assert!(!plan.steps.iter().any(|s| s.key.starts_with("migrate")), "shared disks need no migration");
-    assert!(matches!(plan.targets[0].strategy, Some(proxdeck::engine::plan::Strategy::CloneWithTarget { .. })));
+    assert!(
+        !plan.steps.iter().any(|s| s.key.starts_with("migrate")),
+        "shared disks need no migration"
+    );
+    assert!(matches!(
+        plan.targets[0].strategy,
+        Some(proxdeck::engine::plan::Strategy::CloneWithTarget { .. })
+    ));
     check_db_replicas(&env, &rec.id).await;
     // The clone task ran with a target (straight to the node): the clone's disk is on san.
-    let cfg = env.engine.client().guest_config(&GuestRef::new("pve-node-03", GuestKind::Qemu, plan.targets[1].vmid)).await.unwrap();
+    let cfg = env
+        .engine
+        .client()
+        .guest_config(&GuestRef::new(
+            "pve-node-03",
+            GuestKind::Qemu,
+            plan.targets[1].vmid,
+        ))
+        .await
+        .unwrap();
     assert!(cfg.get("scsi0").unwrap().starts_with("san:"), "{cfg:?}");
 }
 
@@ -111,18 +240,47 @@ async fn replicate_from_shared_storage_clones_straight_to_the_target() {
 async fn a_running_container_replicates_by_backup_and_restore() {
     let env = EngineEnv::new(Target::sim().await).await;
     let inv = env.inventory().await;
-    let rec = propose_and_run(&env, Action::Replicate { source: EngineEnv::sel(&inv, "pve-web-01"), targets: Targets::All, start: true }).await;
+    let rec = propose_and_run(
+        &env,
+        Action::Replicate {
+            source: EngineEnv::sel(&inv, "pve-web-01"),
+            targets: Targets::All,
+            start: true,
+        },
+    )
+    .await;
     assert_eq!(rec.state, ActionState::Succeeded, "{:?}", rec.error);
     let plan = rec.plan.unwrap();
-    assert!(matches!(plan.targets[0].strategy, Some(proxdeck::engine::plan::Strategy::BackupRestore { .. })));
+    assert!(matches!(
+        plan.targets[0].strategy,
+        Some(proxdeck::engine::plan::Strategy::BackupRestore { .. })
+    ));
     let st = env.engine.status(&rec.id).await.unwrap();
-    let got: Vec<(String, String, String)> = st.results.iter().map(|r| (r.target_node.clone(), r.new_resource_name.clone(), r.ip.clone().unwrap())).collect();
+    let got: Vec<(String, String, String)> = st
+        .results
+        .iter()
+        .map(|r| {
+            (
+                r.target_node.clone(),
+                r.new_resource_name.clone(),
+                r.ip.clone().unwrap(),
+            )
+        })
+        .collect();
     // 192.168.1.200 is pve-test-01's: node-01 gets the next container address.
     assert_eq!(
         got,
         vec![
-            ("pve-node-01".into(), "pve-web-02".into(), "192.168.1.201".into()),
-            ("pve-node-03".into(), "pve-web-03".into(), "192.168.3.200".into()),
+            (
+                "pve-node-01".into(),
+                "pve-web-02".into(),
+                "192.168.1.201".into()
+            ),
+            (
+                "pve-node-03".into(),
+                "pve-web-03".into(),
+                "192.168.3.200".into()
+            ),
         ]
     );
     let c = env.engine.client();
@@ -130,11 +288,21 @@ async fn a_running_container_replicates_by_backup_and_restore() {
         let g = GuestRef::new(&t.node, GuestKind::Lxc, t.vmid);
         let cfg = c.guest_config(&g).await.unwrap();
         assert_eq!(cfg.get("hostname"), Some(r.new_resource_name.as_str()));
-        assert_eq!(cfg.lxc_net(0).unwrap().mac().map(|m| m.to_string()), r.mac.clone());
-        assert_eq!(c.guest_status(&g).await.unwrap().status, "running", "start was asked for");
+        assert_eq!(
+            cfg.lxc_net(0).unwrap().mac().map(|m| m.to_string()),
+            r.mac.clone()
+        );
+        assert_eq!(
+            c.guest_status(&g).await.unwrap().status,
+            "running",
+            "start was asked for"
+        );
     }
     // The vehicle backups are gone; the scheduled ones stay.
-    let left = c.storage_content("pve-node-02", "nfs-backup", Some("backup"), Some(105)).await.unwrap();
+    let left = c
+        .storage_content("pve-node-02", "nfs-backup", Some("backup"), Some(105))
+        .await
+        .unwrap();
     assert_eq!(left.len(), 5, "{left:?}");
     assert_eq!(env.reserved_count(), (0, 0));
 }
@@ -145,17 +313,39 @@ async fn replicate_a_container_against_fakepve() {
     // fakepve moves containers (vzmigrate), not VMs: replicate the stopped test container.
     let c = env.engine.client();
     let ct = GuestRef::new("pve-node-01", GuestKind::Lxc, 103);
-    let up = c.power(&ct, proxdeck::pve::requests::Power::Stop).await.unwrap();
-    c.wait_task(&up, &common::engine_env::fast_wait(), |_| {}).await.unwrap();
+    let up = c
+        .power(&ct, proxdeck::pve::requests::Power::Stop)
+        .await
+        .unwrap();
+    c.wait_task(&up, &common::engine_env::fast_wait(), |_| {})
+        .await
+        .unwrap();
     let inv = env.inventory().await;
-    let rec = propose_and_run(&env, Action::Replicate { source: EngineEnv::sel(&inv, "pve-test-01"), targets: Targets::Nodes(vec!["node-02".into()]), start: false }).await;
+    let rec = propose_and_run(
+        &env,
+        Action::Replicate {
+            source: EngineEnv::sel(&inv, "pve-test-01"),
+            targets: Targets::Nodes(vec!["node-02".into()]),
+            start: false,
+        },
+    )
+    .await;
     assert_eq!(rec.state, ActionState::Succeeded, "{:?}", rec.error);
     let t = &rec.plan.unwrap().targets[0];
-    assert_eq!((t.name.as_str(), t.ip.unwrap().to_string()), ("pve-test-02", "192.168.2.201".to_string()));
-    let cfg = c.guest_config(&GuestRef::new("pve-node-02", GuestKind::Lxc, t.vmid)).await.unwrap();
+    assert_eq!(
+        (t.name.as_str(), t.ip.unwrap().to_string()),
+        ("pve-test-02", "192.168.2.201".to_string())
+    );
+    let cfg = c
+        .guest_config(&GuestRef::new("pve-node-02", GuestKind::Lxc, t.vmid))
+        .await
+        .unwrap();
     assert_eq!(cfg.get("hostname"), Some("pve-test-02"));
     let net = cfg.lxc_net(0).unwrap();
-    assert_eq!(net.ip().unwrap().address().unwrap().to_string(), "192.168.2.201");
+    assert_eq!(
+        net.ip().unwrap().address().unwrap().to_string(),
+        "192.168.2.201"
+    );
     assert_eq!(net.mac().unwrap().to_string(), t.mac.unwrap().to_string());
 }
 
@@ -163,18 +353,52 @@ async fn replicate_a_container_against_fakepve() {
 async fn a_clone_failing_half_way_fails_its_target_and_releases_everything() {
     let env = EngineEnv::new(Target::sim().await).await;
     let inv = env.inventory().await;
-    let rec = env.engine.propose(Action::Replicate { source: EngineEnv::sel(&inv, "pve-db-01"), targets: Targets::All, start: false }, me(), None, &inv).await.unwrap();
+    let rec = env
+        .engine
+        .propose(
+            Action::Replicate {
+                source: EngineEnv::sel(&inv, "pve-db-01"),
+                targets: Targets::All,
+                start: false,
+            },
+            me(),
+            None,
+            &inv,
+        )
+        .await
+        .unwrap();
     let node2 = rec.plan.as_ref().unwrap().targets[0].vmid;
     admin(&env.target, "task-fail", json!({"task_type": "qmclone", "vmid": node2, "at_percent": 50.0, "message": "clone failed: disk write error"})).await;
-    env.engine.approve(&rec.id, me(), rec.plan_hash.as_deref().unwrap(), None).await.unwrap();
+    env.engine
+        .approve(&rec.id, me(), rec.plan_hash.as_deref().unwrap(), None)
+        .await
+        .unwrap();
     env.engine.run_once().await.unwrap();
     let rec = env.engine.get(&rec.id).await.unwrap().unwrap();
     assert_eq!(rec.state, ActionState::Failed);
-    assert!(rec.error.as_deref().unwrap().contains("clone failed: disk write error"), "{:?}", rec.error);
+    assert!(
+        rec.error
+            .as_deref()
+            .unwrap()
+            .contains("clone failed: disk write error"),
+        "{:?}",
+        rec.error
+    );
     let st = env.engine.status(&rec.id).await.unwrap();
     assert_eq!(st.results[0].status, "failed");
-    assert_eq!(st.results[1].status, "success", "one target failing does not stop the others");
-    assert!(env.engine.client().cluster_resources(Some("vm")).await.unwrap().iter().all(|r| r.vmid != Some(node2)));
+    assert_eq!(
+        st.results[1].status, "success",
+        "one target failing does not stop the others"
+    );
+    assert!(
+        env.engine
+            .client()
+            .cluster_resources(Some("vm"))
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.vmid != Some(node2))
+    );
     assert_eq!(env.reserved_count(), (0, 0));
     let held: i64 = env
         .engine
@@ -189,31 +413,100 @@ async fn a_node_going_offline_a_locked_guest_and_an_api_500_each_fail_cleanly() 
     // Node offline: the migration to it cannot finish.
     let env = EngineEnv::new(Target::sim().await).await;
     let inv = env.inventory().await;
-    let rec = env.engine.propose(Action::Replicate { source: EngineEnv::sel(&inv, "pve-db-01"), targets: Targets::Nodes(vec!["node-03".into()]), start: false }, me(), None, &inv).await.unwrap();
-    env.engine.approve(&rec.id, me(), rec.plan_hash.as_deref().unwrap(), None).await.unwrap();
-    admin(&env.target, "node", json!({"node": "pve-node-03", "online": false})).await;
+    let rec = env
+        .engine
+        .propose(
+            Action::Replicate {
+                source: EngineEnv::sel(&inv, "pve-db-01"),
+                targets: Targets::Nodes(vec!["node-03".into()]),
+                start: false,
+            },
+            me(),
+            None,
+            &inv,
+        )
+        .await
+        .unwrap();
+    env.engine
+        .approve(&rec.id, me(), rec.plan_hash.as_deref().unwrap(), None)
+        .await
+        .unwrap();
+    admin(
+        &env.target,
+        "node",
+        json!({"node": "pve-node-03", "online": false}),
+    )
+    .await;
     env.engine.run_once().await.unwrap();
     let rec = env.engine.get(&rec.id).await.unwrap().unwrap();
     assert_eq!(rec.state, ActionState::Failed);
-    assert!(rec.error.as_deref().unwrap().contains("not online"), "{:?}", rec.error);
+    assert!(
+        rec.error.as_deref().unwrap().contains("not online"),
+        "{:?}",
+        rec.error
+    );
     let vmid = rec.plan.unwrap().targets[0].vmid;
-    assert!(env.engine.client().cluster_resources(Some("vm")).await.unwrap().iter().all(|r| r.vmid != Some(vmid)), "the half-made clone was removed");
+    assert!(
+        env.engine
+            .client()
+            .cluster_resources(Some("vm"))
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.vmid != Some(vmid)),
+        "the half-made clone was removed"
+    );
     assert_eq!(env.reserved_count(), (0, 0));
-    admin(&env.target, "node", json!({"node": "pve-node-03", "online": true})).await;
+    admin(
+        &env.target,
+        "node",
+        json!({"node": "pve-node-03", "online": true}),
+    )
+    .await;
 
     // A locked source.
     admin(&env.target, "lock", json!({"vmid": 101, "lock": "backup"})).await;
-    let rec = propose_and_run(&env, Action::Replicate { source: EngineEnv::sel(&env.inventory().await, "pve-db-01"), targets: Targets::Nodes(vec!["node-02".into()]), start: false }).await;
+    let rec = propose_and_run(
+        &env,
+        Action::Replicate {
+            source: EngineEnv::sel(&env.inventory().await, "pve-db-01"),
+            targets: Targets::Nodes(vec!["node-02".into()]),
+            start: false,
+        },
+    )
+    .await;
     assert_eq!(rec.state, ActionState::Failed);
-    assert!(rec.error.as_deref().unwrap().contains("VM is locked (backup)"), "{:?}", rec.error);
+    assert!(
+        rec.error
+            .as_deref()
+            .unwrap()
+            .contains("VM is locked (backup)"),
+        "{:?}",
+        rec.error
+    );
     admin(&env.target, "unlock", json!({"vmid": 101})).await;
     assert_eq!(env.reserved_count(), (0, 0));
 
     // A 500 from the API, with its message.
     admin(&env.target, "fail", json!({"method": "POST", "path": "/nodes/pve-node-01/qemu/101/clone", "status": 500, "message": "storage 'local-lvm' is not online"})).await;
-    let rec = propose_and_run(&env, Action::Replicate { source: EngineEnv::sel(&env.inventory().await, "pve-db-01"), targets: Targets::Nodes(vec!["node-02".into()]), start: false }).await;
+    let rec = propose_and_run(
+        &env,
+        Action::Replicate {
+            source: EngineEnv::sel(&env.inventory().await, "pve-db-01"),
+            targets: Targets::Nodes(vec!["node-02".into()]),
+            start: false,
+        },
+    )
+    .await;
     assert_eq!(rec.state, ActionState::Failed);
-    assert!(rec.error.as_deref().unwrap().contains("Proxmox: storage 'local-lvm' is not online"), "{:?}", rec.error);
+    assert!(
+        rec.error
+            .as_deref()
+            .unwrap()
+            .contains("Proxmox: storage 'local-lvm' is not online"),
+        "{:?}",
+        rec.error
+    );
     assert_eq!(env.reserved_count(), (0, 0));
 }
 
@@ -222,17 +515,60 @@ async fn snapshot_then_rollback_with_a_safety_snapshot_first() {
     let env = EngineEnv::new(Target::sim().await).await;
     let inv = env.inventory().await;
     let web = EngineEnv::sel(&inv, "pve-web-01");
-    let snap = propose_and_run(&env, Action::CreateGuestSnapshot { guest: web.clone(), name: Some("before-change".into()), description: Some("test".into()), vmstate: false }).await;
-    assert_eq!(snap.state, ActionState::Succeeded, "snapshots need no approval: {:?}", snap.error);
+    let snap = propose_and_run(
+        &env,
+        Action::CreateGuestSnapshot {
+            guest: web.clone(),
+            name: Some("before-change".into()),
+            description: Some("test".into()),
+            vmstate: false,
+        },
+    )
+    .await;
+    assert_eq!(
+        snap.state,
+        ActionState::Succeeded,
+        "snapshots need no approval: {:?}",
+        snap.error
+    );
     let c = env.engine.client();
     let g = GuestRef::new("pve-node-02", GuestKind::Lxc, 105);
-    c.set_config(&g, &proxdeck::pve::requests::ConfigChange::default().set("description", "changed")).await.unwrap();
-    let rb = propose_and_run(&env, Action::RollbackGuestSnapshot { guest: web.clone(), snapshot: "before-change".into(), start: true }).await;
+    c.set_config(
+        &g,
+        &proxdeck::pve::requests::ConfigChange::default().set("description", "changed"),
+    )
+    .await
+    .unwrap();
+    let rb = propose_and_run(
+        &env,
+        Action::RollbackGuestSnapshot {
+            guest: web.clone(),
+            snapshot: "before-change".into(),
+            start: true,
+        },
+    )
+    .await;
     assert_eq!(rb.state, ActionState::Succeeded, "{:?}", rb.error);
-    let safety = rb.plan.as_ref().unwrap().safety_snapshot.clone().expect("policy asks for a safety snapshot before a rollback");
-    let names: Vec<String> = c.snapshots(&g).await.unwrap().into_iter().map(|s| s.name).collect();
+    let safety = rb
+        .plan
+        .as_ref()
+        .unwrap()
+        .safety_snapshot
+        .clone()
+        .expect("policy asks for a safety snapshot before a rollback");
+    let names: Vec<String> = c
+        .snapshots(&g)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
     assert!(names.contains(&safety), "{names:?}");
-    assert_ne!(c.guest_config(&g).await.unwrap().get("description"), Some("changed"), "rolled back");
+    assert_ne!(
+        c.guest_config(&g).await.unwrap().get("description"),
+        Some("changed"),
+        "rolled back"
+    );
     assert_eq!(c.guest_status(&g).await.unwrap().status, "running");
     // The catalog knows who made what.
     let purposes: Vec<(String, Option<String>)> = env
@@ -244,13 +580,34 @@ async fn snapshot_then_rollback_with_a_safety_snapshot_first() {
             Ok::<_, proxdeck::store::StoreError>(rows)
         })
         .unwrap();
-    assert!(purposes.contains(&("before-change".into(), Some("manual".into()))), "{purposes:?}");
-    assert!(purposes.contains(&(safety.clone(), Some("safety".into()))), "{purposes:?}");
+    assert!(
+        purposes.contains(&("before-change".into(), Some("manual".into()))),
+        "{purposes:?}"
+    );
+    assert!(
+        purposes.contains(&(safety.clone(), Some("safety".into()))),
+        "{purposes:?}"
+    );
 
     // A rollback that fails goes back to its safety snapshot: rolled_back.
-    let bad = propose_and_run(&env, Action::RollbackGuestSnapshot { guest: web, snapshot: "no-such-snapshot".into(), start: false }).await;
+    let bad = propose_and_run(
+        &env,
+        Action::RollbackGuestSnapshot {
+            guest: web,
+            snapshot: "no-such-snapshot".into(),
+            start: false,
+        },
+    )
+    .await;
     assert_eq!(bad.state, ActionState::RolledBack, "{:?}", bad.error);
-    assert!(bad.error.as_deref().unwrap().contains("snapshot 'no-such-snapshot' does not exist"), "{:?}", bad.error);
+    assert!(
+        bad.error
+            .as_deref()
+            .unwrap()
+            .contains("snapshot 'no-such-snapshot' does not exist"),
+        "{:?}",
+        bad.error
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -260,29 +617,75 @@ async fn assign_a_static_address_to_a_guest() {
     // Without an address the plan keeps a valid one the guest already has.
     let keep = env
         .engine
-        .propose(Action::AssignStaticIp { guest: EngineEnv::sel(&inv, "pve-web-01"), ip: None, mac: None, hostname: None }, me(), None, &inv)
+        .propose(
+            Action::AssignStaticIp {
+                guest: EngineEnv::sel(&inv, "pve-web-01"),
+                ip: None,
+                mac: None,
+                hostname: None,
+            },
+            me(),
+            None,
+            &inv,
+        )
         .await
         .unwrap();
-    assert_eq!(keep.plan.as_ref().unwrap().targets[0].ip.unwrap().to_string(), "192.168.2.200");
-    env.engine.reject(&keep.id, me(), "just looking").await.unwrap();
+    assert_eq!(
+        keep.plan.as_ref().unwrap().targets[0]
+            .ip
+            .unwrap()
+            .to_string(),
+        "192.168.2.200"
+    );
+    env.engine
+        .reject(&keep.id, me(), "just looking")
+        .await
+        .unwrap();
     let wanted = Some("192.168.2.201".parse().unwrap());
-    let rec = propose_and_run(&env, Action::AssignStaticIp { guest: EngineEnv::sel(&inv, "pve-web-01"), ip: wanted, mac: None, hostname: None }).await;
+    let rec = propose_and_run(
+        &env,
+        Action::AssignStaticIp {
+            guest: EngineEnv::sel(&inv, "pve-web-01"),
+            ip: wanted,
+            mac: None,
+            hostname: None,
+        },
+    )
+    .await;
     assert_eq!(rec.state, ActionState::Succeeded, "{:?}", rec.error);
-    let cfg = env.engine.client().guest_config(&GuestRef::new("pve-node-02", GuestKind::Lxc, 105)).await.unwrap();
+    let cfg = env
+        .engine
+        .client()
+        .guest_config(&GuestRef::new("pve-node-02", GuestKind::Lxc, 105))
+        .await
+        .unwrap();
     let net = cfg.lxc_net(0).unwrap();
-    assert_eq!(net.ip().unwrap().address().unwrap().to_string(), "192.168.2.201");
-    assert_eq!(net.mac().unwrap().to_string(), "02:00:00:a2:c8:01", "the guest keeps its MAC");
+    assert_eq!(
+        net.ip().unwrap().address().unwrap().to_string(),
+        "192.168.2.201"
+    );
+    assert_eq!(
+        net.mac().unwrap().to_string(),
+        "02:00:00:a2:c8:01",
+        "the guest keeps its MAC"
+    );
     let active: Vec<String> = env
         .engine
         .store()
         .read(|c| {
-            let mut st = c.prepare("SELECT ip FROM ip_allocations WHERE vmid = 105 AND state = 'active'")?;
-            let r = st.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+            let mut st =
+                c.prepare("SELECT ip FROM ip_allocations WHERE vmid = 105 AND state = 'active'")?;
+            let r = st
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
             Ok::<_, proxdeck::store::StoreError>(r)
         })
         .unwrap();
     assert_eq!(active, vec!["192.168.2.201"]);
-    assert!(rec.plan.unwrap().safety_snapshot.is_some(), "a network change takes a safety snapshot first");
+    assert!(
+        rec.plan.unwrap().safety_snapshot.is_some(),
+        "a network change takes a safety snapshot first"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -292,16 +695,179 @@ async fn auto_replication_proposes_what_the_rules_ask_for() {
     let recs = env.engine.propose_missing_replicas(&inv).await.unwrap();
     let got: Vec<(String, Vec<String>, String)> = recs
         .iter()
-        .map(|r| (r.action.guests()[0].name.clone(), r.plan.as_ref().unwrap().targets.iter().map(|t| t.node.clone()).collect(), r.proposed_by.who.clone()))
+        .map(|r| {
+            (
+                r.action.guests()[0].name.clone(),
+                r.plan
+                    .as_ref()
+                    .unwrap()
+                    .targets
+                    .iter()
+                    .map(|t| t.node.clone())
+                    .collect(),
+                r.proposed_by.who.clone(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
         vec![
-            ("pve-db-01".into(), vec!["pve-node-02".to_string(), "pve-node-03".to_string()], "policy:auto_replicate_from_primary".into()),
-            ("pve-web-01".into(), vec!["pve-node-01".to_string(), "pve-node-03".to_string()], "policy:cross_node_replication".into()),
+            (
+                "pve-db-01".into(),
+                vec!["pve-node-02".to_string(), "pve-node-03".to_string()],
+                "policy:auto_replicate_from_primary".into()
+            ),
+            (
+                "pve-web-01".into(),
+                vec!["pve-node-01".to_string(), "pve-node-03".to_string()],
+                "policy:cross_node_replication".into()
+            ),
         ]
     );
-    assert!(recs.iter().all(|r| r.state == ActionState::PendingApproval), "they follow the policy like any other");
+    assert!(
+        recs.iter().all(|r| r.state == ActionState::PendingApproval),
+        "they follow the policy like any other"
+    );
     // A second refresh proposes nothing new while those are queued.
-    assert!(env.engine.propose_missing_replicas(&inv).await.unwrap().is_empty());
+    assert!(
+        env.engine
+            .propose_missing_replicas(&inv)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clone_a_guest_to_a_node_with_a_fresh_identity() {
+    let env = EngineEnv::new(Target::sim().await).await;
+    let inv = env.inventory().await;
+    let mut events = env.engine.subscribe();
+    let rec = propose_and_run(
+        &env,
+        Action::CloneGuest {
+            source: EngineEnv::sel(&inv, "pve-db-01"),
+            target_node: "node-03".into(),
+            role: Some("app".into()),
+            start: false,
+        },
+    )
+    .await;
+    assert_eq!(rec.state, ActionState::Succeeded, "{:?}", rec.error);
+    assert_eq!(rec.kind, "clone_vm");
+    let t = &rec.plan.as_ref().unwrap().targets[0];
+    assert_eq!(
+        (
+            t.name.as_str(),
+            t.ip.unwrap().to_string(),
+            t.mac.unwrap().to_string()
+        ),
+        (
+            "pve-app-01",
+            "192.168.3.100".into(),
+            "02:00:00:a3:64:01".into()
+        )
+    );
+    let md = env
+        .engine
+        .store()
+        .read(|c| proxdeck::metadata::get(c, env.engine.cluster(), t.vmid))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            md.origin_node.as_deref(),
+            md.origin_template_id,
+            md.is_replica
+        ),
+        (Some("pve-node-01"), Some(101), false)
+    );
+    // Front ends saw the run as it went.
+    let mut seen = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        seen.push(e);
+    }
+    assert!(seen.iter().any(|e| matches!(e, proxdeck::engine::EngineEvent::StepStarted { key, .. } if key == "clone@pve-node-03")));
+    assert!(seen.iter().any(|e| matches!(e, proxdeck::engine::EngineEvent::Progress { percent, .. } if *percent >= 100.0)));
+    assert!(seen.iter().any(|e| matches!(e, proxdeck::engine::EngineEvent::TaskLine { line, .. } if line.contains("transferred"))));
+    assert!(seen.iter().any(|e| matches!(e, proxdeck::engine::EngineEvent::ActionChanged { state, .. } if state == "succeeded")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_stops_between_steps_and_cleans_up() {
+    // Tasks take simulated time here, so the cancel lands while the clone runs.
+    let env = EngineEnv::new(Target::sim_with(Scenario::seed(), 0.05).await).await;
+    let inv = env.inventory().await;
+    let rec = env
+        .engine
+        .propose(
+            Action::Replicate {
+                source: EngineEnv::sel(&inv, "pve-db-01"),
+                targets: Targets::Nodes(vec!["node-02".into()]),
+                start: false,
+            },
+            me(),
+            None,
+            &inv,
+        )
+        .await
+        .unwrap();
+    // Not yet running: cancelled at once, identities released.
+    let c = env.engine.cancel(&rec.id, me()).await.unwrap();
+    assert_eq!(c.state, ActionState::Cancelled);
+    assert_eq!(env.reserved_count(), (0, 0));
+    // Running: the cancel is seen before the next step.
+    let rec = env
+        .engine
+        .propose(
+            Action::Replicate {
+                source: EngineEnv::sel(&inv, "pve-db-01"),
+                targets: Targets::Nodes(vec!["node-02".into()]),
+                start: false,
+            },
+            me(),
+            None,
+            &inv,
+        )
+        .await
+        .unwrap();
+    env.engine
+        .approve(&rec.id, me(), rec.plan_hash.as_deref().unwrap(), None)
+        .await
+        .unwrap();
+    let mut events = env.engine.subscribe();
+    let engine = env.engine.clone();
+    let id = rec.id.clone();
+    let canceller = tokio::spawn(async move {
+        while let Ok(e) = events.recv().await {
+            if matches!(&e, proxdeck::engine::EngineEvent::StepStarted { key, .. } if key == "clone@pve-node-02")
+            {
+                engine.cancel(&id, Actor::local(Via::Cli)).await.unwrap();
+                return;
+            }
+        }
+    });
+    env.engine.run_once().await.unwrap();
+    canceller.await.unwrap();
+    let rec = env.engine.get(&rec.id).await.unwrap().unwrap();
+    assert_eq!(rec.state, ActionState::Cancelled, "{:?}", rec.error);
+    let vmid = rec.plan.unwrap().targets[0].vmid;
+    assert!(
+        env.engine
+            .client()
+            .cluster_resources(Some("vm"))
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.vmid != Some(vmid)),
+        "the clone was removed"
+    );
+    assert_eq!(env.reserved_count(), (0, 0));
+    let steps = env.engine.steps(&rec.id).await.unwrap();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.key == "migrate@pve-node-02" && s.state.as_str() == "skipped"),
+        "{steps:?}"
+    );
 }

@@ -26,7 +26,14 @@ fn plan(dir: &Path, db: &Path, args: &[&str]) -> serde_json::Value {
 }
 
 async fn guest_names(t: &Target) -> Vec<String> {
-    let mut n: Vec<String> = t.client().cluster_resources(Some("vm")).await.unwrap().into_iter().filter_map(|r| r.name).collect();
+    let mut n: Vec<String> = t
+        .client()
+        .cluster_resources(Some("vm"))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r.name)
+        .collect();
     n.sort();
     n
 }
@@ -45,23 +52,47 @@ async fn gated_prohibited_protected_and_read_only_actions_never_run() {
     assert_eq!(p["policy_rule"], "approval_required: replicate_resource");
     let id = p["id"].as_str().unwrap().to_string();
     let o = proxdeck(dir, &db, &["run", "--once"], &[]);
-    assert!(o.status.success() && text(&o).contains("ran 0 action(s)"), "{}", text(&o));
+    assert!(
+        o.status.success() && text(&o).contains("ran 0 action(s)"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(guest_names(&t).await, before, "nothing ran before approval");
 
     // A plan hash other than the one stored is refused.
     let o = proxdeck(dir, &db, &["approve", &id, "--plan-hash", "deadbeef"], &[]);
-    assert!(!o.status.success() && text(&o).contains("changed since it was shown"), "{}", text(&o));
+    assert!(
+        !o.status.success() && text(&o).contains("changed since it was shown"),
+        "{}",
+        text(&o)
+    );
 
     // Prohibited: the primary node's template.
     let o = proxdeck(dir, &db, &["plan", "delete", "pve-db-01"], &[]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o).contains("rejected by policy rule prohibited.delete_primary_templates"), "{}", text(&o));
-    let o = proxdeck(dir, &db, &["plan", "delete-snapshot", "pve-av-01", "pre-upgrade"], &[]);
-    assert!(text(&o).contains("prohibited.manual_snapshot_deletion"), "{}", text(&o));
+    assert!(
+        text(&o).contains("rejected by policy rule prohibited.delete_primary_templates"),
+        "{}",
+        text(&o)
+    );
+    let o = proxdeck(
+        dir,
+        &db,
+        &["plan", "delete-snapshot", "pve-av-01", "pre-upgrade"],
+        &[],
+    );
+    assert!(
+        text(&o).contains("prohibited.manual_snapshot_deletion"),
+        "{}",
+        text(&o)
+    );
 
     // Self-protected: a guest that looks like N8N.
     t.client()
-        .set_config(&GuestRef::new("pve-node-01", GuestKind::Qemu, 102), &proxdeck::pve::requests::ConfigChange::default().set("name", "n8n-worker"))
+        .set_config(
+            &GuestRef::new("pve-node-01", GuestKind::Qemu, 102),
+            &proxdeck::pve::requests::ConfigChange::default().set("name", "n8n-worker"),
+        )
         .await
         .unwrap();
     let o = proxdeck(dir, &db, &["plan", "snapshot", "n8n-worker", "--json"], &[]);
@@ -69,21 +100,57 @@ async fn gated_prohibited_protected_and_read_only_actions_never_run() {
     assert_eq!(json_of(&o)["rule"], "self_protection.n8n-containers");
 
     // Read-only rejects everything, even what needs no approval.
-    let o = proxdeck(dir, &db, &["--read-only", "plan", "snapshot", "pve-web-01"], &[]);
-    assert!(text(&o).contains("rejected by policy rule read_only"), "{}", text(&o));
+    let o = proxdeck(
+        dir,
+        &db,
+        &["--read-only", "plan", "snapshot", "pve-web-01"],
+        &[],
+    );
+    assert!(
+        text(&o).contains("rejected by policy rule read_only"),
+        "{}",
+        text(&o)
+    );
     let o = proxdeck(dir, &db, &["--read-only", "approve", &id], &[]);
-    assert!(!o.status.success() && text(&o).contains("read_only"), "{}", text(&o));
+    assert!(
+        !o.status.success() && text(&o).contains("read_only"),
+        "{}",
+        text(&o)
+    );
 
     let o = proxdeck(dir, &db, &["run", "--once"], &[]);
     assert!(o.status.success(), "{}", text(&o));
     let after = guest_names(&t).await;
-    assert_eq!(after.len(), before.len(), "prohibited and protected actions did not run");
-    let snaps = t.client().snapshots(&GuestRef::new("pve-node-01", GuestKind::Qemu, 102)).await.unwrap();
-    assert_eq!(snaps.len(), 3, "no snapshot was taken of the protected guest");
+    assert_eq!(
+        after.len(),
+        before.len(),
+        "prohibited and protected actions did not run"
+    );
+    let snaps = t
+        .client()
+        .snapshots(&GuestRef::new("pve-node-01", GuestKind::Qemu, 102))
+        .await
+        .unwrap();
+    assert_eq!(
+        snaps.len(),
+        3,
+        "no snapshot was taken of the protected guest"
+    );
     let q = json_of(&proxdeck(dir, &db, &["queue", "--all", "--json"], &[]));
-    let states: Vec<(&str, &str)> = q.as_array().unwrap().iter().map(|a| (a["kind"].as_str().unwrap(), a["state"].as_str().unwrap())).collect();
-    assert!(states.contains(&("delete_template", "rejected")), "{states:?}");
-    assert!(states.contains(&("replicate_resource", "pending_approval")), "{states:?}");
+    let states: Vec<(&str, &str)> = q
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["kind"].as_str().unwrap(), a["state"].as_str().unwrap()))
+        .collect();
+    assert!(
+        states.contains(&("delete_template", "rejected")),
+        "{states:?}"
+    );
+    assert!(
+        states.contains(&("replicate_resource", "pending_approval")),
+        "{states:?}"
+    );
 
     // Approved, it runs.
     let o = proxdeck(dir, &db, &["approve", &id], &[]);
@@ -103,20 +170,34 @@ async fn four_eyes_keeps_proposers_from_approving() {
     let cfg = common::config_dir_for(&t.url, &t.fingerprint);
     let dir = cfg.path();
     let policies = std::fs::read_to_string(dir.join("action-policies.yml")).unwrap();
-    std::fs::write(dir.join("action-policies.yml"), policies.replace("require_distinct_approver: false", "require_distinct_approver: true")).unwrap();
+    std::fs::write(
+        dir.join("action-policies.yml"),
+        policies.replace(
+            "require_distinct_approver: false",
+            "require_distinct_approver: true",
+        ),
+    )
+    .unwrap();
     let db = dir.join("p.db");
     let p = plan(dir, &db, &["replicate", "pve-db-01", "--to", "node-02"]);
     let id = p["id"].as_str().unwrap();
     let o = proxdeck(dir, &db, &["approve", id], &[]);
     assert!(!o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("four-eyes rule"), "{}", text(&o));
-    let o = proxdeck(dir, &db, &["approve", id], &[("USER", "bob-the-second-admin")]);
+    let o = proxdeck(
+        dir,
+        &db,
+        &["approve", id],
+        &[("USER", "bob-the-second-admin")],
+    );
     assert!(o.status.success(), "{}", text(&o));
 }
 
 fn count(db: &Path, sql: &str) -> i64 {
     let store = Store::open(db).unwrap();
-    store.read(|c| Ok::<_, StoreError>(c.query_row(sql, [], |r| r.get(0))?)).unwrap()
+    store
+        .read(|c| Ok::<_, StoreError>(c.query_row(sql, [], |r| r.get(0))?))
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,24 +217,44 @@ async fn the_audit_chain_catches_altered_and_removed_rows() {
     // Altering any row breaks the chain at that row.
     let altered = dir.join("altered.db");
     std::fs::copy(&db, &altered).unwrap();
-    let _ = std::fs::copy(proxdeck::engine::audit::head_path(&db), proxdeck::engine::audit::head_path(&altered));
+    let _ = std::fs::copy(
+        proxdeck::engine::audit::head_path(&db),
+        proxdeck::engine::audit::head_path(&altered),
+    );
     let conn = rusqlite::Connection::open(&altered).unwrap();
-    conn.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3", []).unwrap();
+    conn.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3", [])
+        .unwrap();
     drop(conn);
     let o = proxdeck(dir, &altered, &["audit", "verify"], &[]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o).contains("row 3 (") && text(&o).contains("was altered"), "{}", text(&o));
+    assert!(
+        text(&o).contains("row 3 (") && text(&o).contains("was altered"),
+        "{}",
+        text(&o)
+    );
 
     // Deleting the newest rows shows against the head file.
     let cut = dir.join("cut.db");
     std::fs::copy(&db, &cut).unwrap();
-    std::fs::copy(proxdeck::engine::audit::head_path(&db), proxdeck::engine::audit::head_path(&cut)).unwrap();
+    std::fs::copy(
+        proxdeck::engine::audit::head_path(&db),
+        proxdeck::engine::audit::head_path(&cut),
+    )
+    .unwrap();
     let conn = rusqlite::Connection::open(&cut).unwrap();
-    conn.execute("DELETE FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)", []).unwrap();
+    conn.execute(
+        "DELETE FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)",
+        [],
+    )
+    .unwrap();
     drop(conn);
     let o = proxdeck(dir, &cut, &["audit", "verify"], &[]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o).contains("the newest rows were removed"), "{}", text(&o));
+    assert!(
+        text(&o).contains("the newest rows were removed"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,21 +264,44 @@ async fn two_executors_run_each_of_20_actions_once() {
     let dir = cfg.path().to_path_buf();
     let db = dir.join("p.db");
     for i in 0..20 {
-        let guest = if i % 2 == 0 { "pve-web-01" } else { "pve-test-01" };
+        let guest = if i % 2 == 0 {
+            "pve-web-01"
+        } else {
+            "pve-test-01"
+        };
         let name = format!("s{i:02}");
         let p = plan(&dir, &db, &["snapshot", guest, "--name", &name]);
         assert_eq!(p["state"], "approved");
     }
-    let spawn = |dir: std::path::PathBuf, db: std::path::PathBuf| std::thread::spawn(move || proxdeck(&dir, &db, &["run", "--once"], &[]));
+    let spawn = |dir: std::path::PathBuf, db: std::path::PathBuf| {
+        std::thread::spawn(move || proxdeck(&dir, &db, &["run", "--once"], &[]))
+    };
     let a = spawn(dir.clone(), db.clone());
     let b = spawn(dir.clone(), db.clone());
     let (a, b) = (a.join().unwrap(), b.join().unwrap());
     assert!(a.status.success(), "{}", text(&a));
     assert!(b.status.success(), "{}", text(&b));
-    assert_eq!(count(&db, "SELECT count(*) FROM actions WHERE state = 'succeeded'"), 20);
-    assert_eq!(count(&db, "SELECT count(*) FROM actions WHERE attempts != 1"), 0, "every action was claimed exactly once");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM actions WHERE state = 'succeeded'"
+        ),
+        20
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM actions WHERE attempts != 1"),
+        0,
+        "every action was claimed exactly once"
+    );
     let tasks = t.client().cluster_tasks().await.unwrap();
-    assert_eq!(tasks.iter().filter(|x| x.task_type == "vzsnapshot").count(), 20, "each snapshot was taken once");
-    let owners = count(&db, "SELECT count(DISTINCT actor) FROM action_transitions WHERE to_state = 'running'");
+    assert_eq!(
+        tasks.iter().filter(|x| x.task_type == "vzsnapshot").count(),
+        20,
+        "each snapshot was taken once"
+    );
+    let owners = count(
+        &db,
+        "SELECT count(DISTINCT actor) FROM action_transitions WHERE to_state = 'running'",
+    );
     assert!(owners >= 1);
 }

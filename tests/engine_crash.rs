@@ -14,23 +14,45 @@ async fn crash_and_resume(point: &str) {
     let cfg = common::config_dir_for(&t.url, &t.fingerprint);
     let dir = cfg.path();
     let db = dir.join("p.db");
-    let o = proxdeck(dir, &db, &["plan", "replicate", "pve-db-01", "--to", "all", "--json"], &[]);
+    let o = proxdeck(
+        dir,
+        &db,
+        &["plan", "replicate", "pve-db-01", "--to", "all", "--json"],
+        &[],
+    );
     assert!(o.status.success(), "{}", text(&o));
-    let id = serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["id"].as_str().unwrap().to_string();
+    let id = serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(proxdeck(dir, &db, &["approve", &id], &[]).status.success());
 
-    let crashed = proxdeck(dir, &db, &["run", "--once", "--lease-secs", "1"], &[("PROXDECK_CRASH_AT", &format!("replicate:{point}"))]);
-    assert!(!crashed.status.success(), "the crash point {point} was not reached: {}", text(&crashed));
+    let crashed = proxdeck(
+        dir,
+        &db,
+        &["run", "--once", "--lease-secs", "1"],
+        &[("PROXDECK_CRASH_AT", &format!("replicate:{point}"))],
+    );
+    assert!(
+        !crashed.status.success(),
+        "the crash point {point} was not reached: {}",
+        text(&crashed)
+    );
     assert!(text(&crashed).contains("crash point"), "{}", text(&crashed));
 
     let resumed = proxdeck(dir, &db, &["run", "--once", "--lease-secs", "1"], &[]);
     assert!(resumed.status.success(), "{}", text(&resumed));
-    let st: serde_json::Value = serde_json::from_slice(&proxdeck(dir, &db, &["status", &id, "--json"], &[]).stdout).unwrap();
+    let st: serde_json::Value =
+        serde_json::from_slice(&proxdeck(dir, &db, &["status", &id, "--json"], &[]).stdout)
+            .unwrap();
     assert_eq!(st["status"], "completed", "after a crash at {point}: {st}");
 
     // Exactly one pve-db-02 on node-02 and one pve-db-03 on node-03, nothing else new.
     let res = t.client().cluster_resources(Some("vm")).await.unwrap();
-    let mut names: Vec<(String, String)> = res.iter().map(|r| (r.name.clone().unwrap(), r.node.clone().unwrap())).collect();
+    let mut names: Vec<(String, String)> = res
+        .iter()
+        .map(|r| (r.name.clone().unwrap(), r.node.clone().unwrap()))
+        .collect();
     names.sort();
     assert_eq!(
         names,
@@ -44,7 +66,11 @@ async fn crash_and_resume(point: &str) {
         ],
         "after a crash at {point}"
     );
-    for r in res.iter().filter(|r| r.name.as_deref().is_some_and(|n| n == "pve-db-02" || n == "pve-db-03")) {
+    for r in res.iter().filter(|r| {
+        r.name
+            .as_deref()
+            .is_some_and(|n| n == "pve-db-02" || n == "pve-db-03")
+    }) {
         assert!(r.template && r.lock.is_none(), "{r:?}");
     }
     let store = Store::open(&db).unwrap();
@@ -58,9 +84,24 @@ async fn crash_and_resume(point: &str) {
         })
         .unwrap();
     assert_eq!((ips, names, active), (0, 0, 2), "after a crash at {point}");
-    let attempts: i64 = store.read(|c| Ok::<_, StoreError>(c.query_row("SELECT attempts FROM actions WHERE id = ?1", [&id], |r| r.get(0))?)).unwrap();
-    assert_eq!(attempts, 2, "claimed by the crashed process, then resumed once");
-    assert!(proxdeck(dir, &db, &["audit", "verify"], &[]).status.success());
+    let attempts: i64 = store
+        .read(|c| {
+            Ok::<_, StoreError>(c.query_row(
+                "SELECT attempts FROM actions WHERE id = ?1",
+                [&id],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(
+        attempts, 2,
+        "claimed by the crashed process, then resumed once"
+    );
+    assert!(
+        proxdeck(dir, &db, &["audit", "verify"], &[])
+            .status
+            .success()
+    );
 }
 
 macro_rules! crash_points {

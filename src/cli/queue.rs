@@ -208,7 +208,27 @@ pub fn run(cli: &Cli, once: bool, lease_secs: Option<i64>) -> Result<ExitCode, C
             engine.run_once().await
         } else {
             eprintln!("proxdeck: running approved actions for {} (Ctrl-C stops; running actions are resumed by the next executor)", engine.cluster());
-            engine.run_until(super::sim::wait_for_shutdown()).await
+            // Each minute: read the cluster, keep metadata current, propose missing replicas.
+            let refresher = {
+                let engine = engine.clone();
+                async move {
+                    loop {
+                        match super::engine_ctx::inventory(&engine).await {
+                            Ok(inv) => {
+                                if let Err(e) = engine.propose_missing_replicas(&inv).await {
+                                    tracing::warn!(error = %e, "auto-replication");
+                                }
+                            }
+                            Err(e) => tracing::warn!(error = %e, "inventory refresh"),
+                        }
+                        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                    }
+                }
+            };
+            tokio::select! {
+                r = engine.run_until(super::sim::wait_for_shutdown()) => r,
+                _ = refresher => Ok(0),
+            }
         }
     })?;
     eprintln!("proxdeck: ran {ran} action(s)");

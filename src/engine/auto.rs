@@ -16,10 +16,18 @@ impl Engine {
     /// Propose replication for every guest the rules say should be everywhere
     /// and is not. Guests with a replication already queued are left alone, and
     /// nothing the policy would refuse is proposed (no noise on every refresh).
-    pub async fn propose_missing_replicas(&self, inv: &Inventory) -> Result<Vec<ActionRecord>, EngineError> {
+    pub async fn propose_missing_replicas(
+        &self,
+        inv: &Inventory,
+    ) -> Result<Vec<ActionRecord>, EngineError> {
         let rules = &self.config().policies.replication;
         let open: HashSet<u32> = self
-            .list(vec![ActionState::Proposed, ActionState::PendingApproval, ActionState::Approved, ActionState::Running])
+            .list(vec![
+                ActionState::Proposed,
+                ActionState::PendingApproval,
+                ActionState::Approved,
+                ActionState::Running,
+            ])
             .await?
             .into_iter()
             .filter(|r| matches!(r.action, Action::Replicate { .. }))
@@ -31,11 +39,19 @@ impl Engine {
             .node(&rules.primary_node)
             .map(|n| n.pve_name.clone())
             .unwrap_or_else(|| rules.primary_node.clone());
-        let nodes: Vec<String> = self.config().naming.nodes.iter().map(|n| n.pve_name.clone()).collect();
+        let nodes: Vec<String> = self
+            .config()
+            .naming
+            .nodes
+            .iter()
+            .map(|n| n.pve_name.clone())
+            .collect();
         let mut out = Vec::new();
         for g in &inv.guests {
             let from_primary = rules.auto_replicate_from_primary && g.template && g.node == primary;
-            let tagged = rules.cross_node_replication && g.node != primary && g.tags.iter().any(|t| *t == rules.replicate_tag);
+            let tagged = rules.cross_node_replication
+                && g.node != primary
+                && g.tags.iter().any(|t| *t == rules.replicate_tag);
             if !(from_primary || tagged) || open.contains(&g.vmid) {
                 continue;
             }
@@ -51,7 +67,9 @@ impl Engine {
                 .await?;
             let missing: Vec<String> = nodes
                 .iter()
-                .filter(|n| **n != g.node && !have.contains(n) && inv.node(n).is_some_and(|x| x.online()))
+                .filter(|n| {
+                    **n != g.node && !have.contains(n) && inv.node(n).is_some_and(|x| x.online())
+                })
                 .cloned()
                 .collect();
             if missing.is_empty() {
@@ -72,15 +90,24 @@ impl Engine {
             if matches!(self.policy().evaluate(&action), Verdict::Reject { .. }) {
                 continue;
             }
-            let rule = if from_primary { "auto_replicate_from_primary" } else { "cross_node_replication" };
+            let rule = if from_primary {
+                "auto_replicate_from_primary"
+            } else {
+                "cross_node_replication"
+            };
             let reason = if from_primary {
                 format!("{} is a template on the primary node {primary}", g.name)
             } else {
                 format!("{} is tagged '{}'", g.name, rules.replicate_tag)
             };
-            match self.propose(action, Actor::policy(rule), Some(reason), inv).await {
+            match self
+                .propose(action, Actor::policy(rule), Some(reason), inv)
+                .await
+            {
                 Ok(rec) => out.push(rec),
-                Err(e) => tracing::warn!(guest = %g.name, error = %e, "auto-replication could not be planned"),
+                Err(e) => {
+                    tracing::warn!(guest = %g.name, error = %e, "auto-replication could not be planned")
+                }
             }
         }
         Ok(out)

@@ -290,15 +290,16 @@ impl Engine {
                 let plan = planner::plan(tx, &ctx, &action, &id)?;
                 let mut rec = base;
                 rec.plan_hash = Some(plan.hash());
-                match &verdict {
-                    Verdict::NeedsApproval { rule } => {
-                        rec.state = ActionState::PendingApproval;
-                        rec.policy_rule = Some(rule.clone());
-                    }
-                    _ => rec.state = ActionState::Approved,
-                }
+                rec.state = ActionState::Proposed;
                 rec.plan = Some(plan.clone());
                 queue::insert(tx, &rec)?;
+                // The policy's verdict moves it on at once.
+                let (next, rule) = match &verdict {
+                    Verdict::NeedsApproval { rule } => (ActionState::PendingApproval, Some(rule.clone())),
+                    _ => (ActionState::Approved, Some("no approval required".to_string())),
+                };
+                tx.execute("UPDATE actions SET policy_rule = ?2 WHERE id = ?1", rusqlite::params![rec.id, rule])?;
+                rec = queue::transition(tx, &rec.id, &[ActionState::Proposed], next, "policy", rule.as_deref())?;
                 for t in &plan.targets {
                     if matches!(action, Action::Replicate { .. } | Action::CloneGuest { .. }) {
                         let src = &action.guests()[0];
@@ -314,9 +315,7 @@ impl Engine {
                     }
                 }
 
-                if let Some(p) = &rec.plan {
-                    journal::ensure_steps(tx, &rec.id, p)?;
-                }
+                journal::ensure_steps(tx, &rec.id, &plan)?;
                 Ok(rec)
             })
             .await?;

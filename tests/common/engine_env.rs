@@ -39,7 +39,15 @@ pub fn config_for(target: &Target) -> Config {
 impl EngineEnv {
     pub async fn new(target: Target) -> EngineEnv {
         let cfg = config_for(&target);
-        EngineEnv::with_config(target, cfg, EngineOptions { wait: fast_wait(), lease_secs: 30, ..Default::default() })
+        EngineEnv::with_config(
+            target,
+            cfg,
+            EngineOptions {
+                wait: fast_wait(),
+                lease_secs: 30,
+                ..Default::default()
+            },
+        )
     }
 
     pub fn with_config(target: Target, cfg: Config, options: EngineOptions) -> EngineEnv {
@@ -49,12 +57,19 @@ impl EngineEnv {
         let client = PveClient::with_options(&cfg.clusters[0], Target::quick_options()).unwrap();
         let name = cfg.clusters[0].name.clone();
         let engine = Engine::new(cfg, &name, client, store, options);
-        EngineEnv { target, engine, db, dir }
+        EngineEnv {
+            target,
+            engine,
+            db,
+            dir,
+        }
     }
 
     /// A fresh inventory, with metadata brought up to date.
     pub async fn inventory(&self) -> Inventory {
-        let (inv, _) = Inventory::refresh(self.engine.client(), None, &RefreshOptions::default()).await.unwrap();
+        let (inv, _) = Inventory::refresh(self.engine.client(), None, &RefreshOptions::default())
+            .await
+            .unwrap();
         let conv = Convention::new(&self.engine.config().naming);
         self.engine
             .store()
@@ -64,7 +79,9 @@ impl EngineEnv {
     }
 
     pub fn sel(inv: &Inventory, name: &str) -> GuestSel {
-        let g = inv.find(name).unwrap_or_else(|| panic!("{name} not in the inventory"));
+        let g = inv
+            .find(name)
+            .unwrap_or_else(|| panic!("{name} not in the inventory"));
         GuestSel {
             vmid: g.vmid,
             name: g.name.clone(),
@@ -80,8 +97,16 @@ impl EngineEnv {
         self.engine
             .store()
             .read(|c| {
-                let ips: i64 = c.query_row("SELECT count(*) FROM ip_allocations WHERE state = 'reserved'", [], |r| r.get(0))?;
-                let names: i64 = c.query_row("SELECT count(*) FROM name_reservations WHERE state = 'reserved'", [], |r| r.get(0))?;
+                let ips: i64 = c.query_row(
+                    "SELECT count(*) FROM ip_allocations WHERE state = 'reserved'",
+                    [],
+                    |r| r.get(0),
+                )?;
+                let names: i64 = c.query_row(
+                    "SELECT count(*) FROM name_reservations WHERE state = 'reserved'",
+                    [],
+                    |r| r.get(0),
+                )?;
                 Ok::<_, proxdeck::store::StoreError>((ips, names))
             })
             .unwrap()

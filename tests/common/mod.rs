@@ -44,7 +44,12 @@ pub fn config_dir_for(url: &str, fingerprint: &str) -> tempfile::TempDir {
 
 /// Run the proxdeck binary with a config dir and database, the harness token in
 /// the environment, and logs kept in `dir`.
-pub fn proxdeck(dir: &std::path::Path, db: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+pub fn proxdeck(
+    dir: &std::path::Path,
+    db: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
     let mut cmd = std::process::Command::new(proxdeck_bin());
     cmd.arg("--config")
         .arg(dir)
@@ -61,5 +66,9 @@ pub fn proxdeck(dir: &std::path::Path, db: &std::path::Path, args: &[&str], env:
 
 /// stdout and stderr together, for assertion messages.
 pub fn text(o: &std::process::Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
