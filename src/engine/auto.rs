@@ -51,7 +51,7 @@ impl Engine {
             let from_primary = rules.auto_replicate_from_primary && g.template && g.node == primary;
             let tagged = rules.cross_node_replication
                 && g.node != primary
-                && g.tags.iter().any(|t| *t == rules.replicate_tag);
+                && g.tags.contains(&rules.replicate_tag);
             if !(from_primary || tagged) || open.contains(&g.vmid) {
                 continue;
             }
