@@ -16,6 +16,17 @@ if ! "$VENV/bin/python" -c 'import fakepve, proxmoxer, requests, cryptography' 2
   "$VENV/bin/pip" install -q --disable-pip-version-check "$FAKEPVE_PIN" "$PROXMOXER_PIN" "$REQUESTS_PIN"
 fi
 
+# System tools the tests drive: tmux (the console's end-to-end tests).
+need_apt=()
+command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "== installing ${need_apt[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
 echo "== running the tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --all-targets --no-fail-fast "$@"

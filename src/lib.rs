@@ -5,6 +5,7 @@
 
 pub mod action_kind;
 pub mod actor;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod engine;
@@ -22,3 +23,4 @@ pub mod secret;
 pub mod sim;
 pub mod store;
 pub mod timefmt;
+pub mod tui;

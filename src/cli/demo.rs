@@ -3,13 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
+use super::Cli;
+use super::console::{ConsoleArgs, needs_terminal, options, read_only_reason};
 use super::context::{CliError, runtime};
-use super::sim::wait_for_shutdown;
 use crate::config::Config;
-use crate::inventory::{Inventory, RefreshOptions};
+use crate::engine::{Engine, EngineOptions};
 use crate::pve::PveClient;
 use crate::sim::{self, Scenario, SimOptions};
 use crate::store::Store;
+use crate::tui;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
@@ -19,6 +21,18 @@ pub struct DemoArgs {
     /// `seed` (the design's cluster) or a scenario YAML file
     #[arg(long, default_value = "seed")]
     pub scenario: String,
+    #[command(flatten)]
+    pub console: ConsoleArgs,
+}
+
+impl Default for DemoArgs {
+    fn default() -> Self {
+        DemoArgs {
+            time_scale: 0.1,
+            scenario: "seed".into(),
+            console: ConsoleArgs::default(),
+        }
+    }
 }
 
 /// A directory removed when dropped.
@@ -79,30 +93,39 @@ pub async fn start(args: &DemoArgs, db: Option<&Path>) -> Result<DemoSession, Cl
     })
 }
 
-pub fn run(args: &DemoArgs, db: Option<&Path>) -> Result<(), CliError> {
+/// Open the console on the simulated cluster.
+pub fn run(args: &DemoArgs, cli: &Cli) -> Result<(), CliError> {
+    needs_terminal()?;
     let rt = runtime()?;
     rt.block_on(async {
-        let session = start(args, db).await?;
-        let (inv, _) =
-            Inventory::refresh(&session.client, None, &RefreshOptions::default()).await?;
-        println!(
-            "proxdeck demo: simulated cluster '{}' at {} (a simulation, not a real cluster)",
-            session.sim.scenario.doc.cluster, session.sim.url
+        let session = start(args, cli.db.as_deref()).await?;
+        let cluster = session.config.cluster(None).map_err(CliError)?.name.clone();
+        tracing::info!(url = %session.sim.url, "demo: simulated cluster started");
+        let read_only = read_only_reason(
+            cli.read_only,
+            &cluster,
+            false,
+            session.config.policies.read_only,
         );
-        println!("configuration: {}", session.config.dir.display());
-        for g in &inv.guests {
-            println!(
-                "  {:>5}  {:<12} {:<12} {:<5} {:<8} {}",
-                g.vmid,
-                g.name,
-                g.node,
-                g.kind.as_str(),
-                g.status,
-                g.primary_ip().map(|i| i.to_string()).unwrap_or_default()
-            );
-        }
-        println!("Ctrl-C ends the demo.");
-        wait_for_shutdown().await;
-        Ok(())
+        let banner = "DEMO: simulated cluster".to_string();
+        let opts = options(
+            &session.config,
+            &args.console,
+            read_only.clone(),
+            Some(banner),
+        )?;
+        let engine = Engine::new(
+            session.config.clone(),
+            &cluster,
+            session.client.clone(),
+            session.store.clone(),
+            EngineOptions {
+                read_only: read_only.is_some(),
+                ..EngineOptions::default()
+            },
+        );
+        let out = tui::run(engine, opts).await.map_err(CliError);
+        drop(session);
+        out
     })
 }

@@ -3,6 +3,7 @@
 //! Each subcommand family lives in its own file and is added when it works.
 
 mod check_config;
+pub mod console;
 pub mod context;
 pub mod demo;
 pub mod engine_ctx;
@@ -63,6 +64,8 @@ pub enum Command {
     },
     /// Serve a simulated Proxmox VE cluster on loopback (for trying proxdeck and for tests)
     Sim(sim::SimArgs),
+    /// Open the console on the configured cluster (the default command)
+    Console(console::ConsoleArgs),
     /// Run the console against a built-in simulated 3-node cluster: no setup needed
     Demo(demo::DemoArgs),
     /// Address management: next free address, assignments, list, reconcile with the cluster
@@ -174,7 +177,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::CheckConfig) => check_config::run(&cli),
         Some(Command::Inventory { json }) => report(inventory::run(&cli, *json)),
         Some(Command::Sim(args)) => report(sim::run(args)),
-        Some(Command::Demo(args)) => report(demo::run(args, cli.db.as_deref())),
+        Some(Command::Demo(args)) => report(demo::run(args, &cli)),
+        Some(Command::Console(args)) => report(console::run(&cli, args)),
         Some(Command::Ip(cmd)) => match ip::run(&cli, cmd) {
             Ok(code) => code,
             Err(e) => {
@@ -201,10 +205,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Run { once, lease_secs }) => code(queue::run(&cli, *once, *lease_secs)),
         Some(Command::Status { id, json }) => code(queue::status(&cli, id, *json)),
         Some(Command::Audit(AuditCommand::Verify)) => code(queue::audit_verify(&cli)),
-        None => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            ExitCode::from(2)
-        }
+        None => report(console::run(&cli, &console::ConsoleArgs::default())),
     }
 }

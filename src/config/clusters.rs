@@ -157,9 +157,13 @@ const SSH_KEYS: &[&str] = &[
 ];
 
 /// Read `proxdeck.yml`. Relative paths are taken from `base` (the config directory).
-pub fn read(doc: &Node, base: &Path, issues: &mut Issues) -> Vec<ClusterConfig> {
+pub fn read(
+    doc: &Node,
+    base: &Path,
+    issues: &mut Issues,
+) -> (Vec<ClusterConfig>, super::console::ConsoleConfig) {
     let Some(map) = MapView::new(doc, "", issues) else {
-        return Vec::new();
+        return (Vec::new(), Default::default());
     };
     let mut out: Vec<ClusterConfig> = Vec::new();
     for (field, node) in map.opt_seq(issues, "clusters").unwrap_or_default() {
@@ -175,8 +179,12 @@ pub fn read(doc: &Node, base: &Path, issues: &mut Issues) -> Vec<ClusterConfig> 
             out.push(c);
         }
     }
-    map.finish(issues, &["clusters"]);
-    out
+    let console = map
+        .opt_map(issues, "console")
+        .map(|c| super::console::read(&c, issues))
+        .unwrap_or_default();
+    map.finish(issues, &["clusters", "console"]);
+    (out, console)
 }
 
 fn read_cluster(

@@ -4,6 +4,7 @@
 //! `file:line:column: field: message`.
 
 pub mod clusters;
+pub mod console;
 pub mod naming;
 pub mod policies;
 pub mod reader;
@@ -28,6 +29,8 @@ pub struct Config {
     pub clusters: Vec<ClusterConfig>,
     pub naming: NamingConfig,
     pub policies: PolicyConfig,
+    /// The `console:` section of proxdeck.yml.
+    pub console: console::ConsoleConfig,
     /// Findings that do not stop proxdeck (inline secrets, insecure TLS, ...).
     pub warnings: Vec<ConfigIssue>,
 }
@@ -79,7 +82,7 @@ impl Config {
 
         let clusters_path = dir.join(CLUSTERS_FILE);
         let mut issues = Issues::new(&clusters_path);
-        let clusters = read_doc(&clusters_path, false, &mut issues)
+        let (clusters, console) = read_doc(&clusters_path, false, &mut issues)
             .map(|doc| clusters::read(&doc, dir, &mut issues))
             .unwrap_or_default();
         all.append(&mut issues.list);
@@ -91,6 +94,7 @@ impl Config {
                 clusters,
                 naming,
                 policies,
+                console,
                 warnings: all,
             }),
             _ => Err(ConfigErrors { issues: all }),

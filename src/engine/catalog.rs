@@ -88,3 +88,52 @@ pub fn sync_guest(
     }
     Ok(())
 }
+
+/// What the catalog adds to a snapshot Proxmox (or LVM) lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogRow {
+    pub kind: String,
+    pub node: String,
+    pub vmid: Option<u32>,
+    pub volume: Option<String>,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: Option<i64>,
+    pub created_by_proxdeck: bool,
+    pub purpose: Option<String>,
+    pub protects_action: Option<String>,
+    pub size_bytes: Option<u64>,
+    pub usage_percent: Option<f64>,
+    pub state: String,
+    pub expires_at: Option<i64>,
+}
+
+/// Snapshots still present (guest and LVM) of a cluster.
+pub fn present(conn: &Connection, cluster: &str) -> Result<Vec<CatalogRow>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT kind, node, vmid, volume, name, description, created_at, created_by_proxdeck, purpose,
+                protects_action, size_bytes, usage_percent, state, expires_at
+         FROM snapshots WHERE cluster = ?1 AND state != 'removed' ORDER BY kind, node, vmid, name",
+    )?;
+    let rows = st
+        .query_map([cluster], |r| {
+            Ok(CatalogRow {
+                kind: r.get(0)?,
+                node: r.get(1)?,
+                vmid: r.get(2)?,
+                volume: r.get(3)?,
+                name: r.get(4)?,
+                description: r.get(5)?,
+                created_at: r.get(6)?,
+                created_by_proxdeck: r.get(7)?,
+                purpose: r.get(8)?,
+                protects_action: r.get(9)?,
+                size_bytes: r.get::<_, Option<i64>>(10)?.map(|v| v.max(0) as u64),
+                usage_percent: r.get(11)?,
+                state: r.get(12)?,
+                expires_at: r.get(13)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}

@@ -89,6 +89,9 @@ pub struct TargetResult {
     pub error: Option<String>,
 }
 
+/// The rule recorded when policy lets an action through without approval.
+pub const NO_APPROVAL: &str = "no approval required";
+
 fn new_id(action: &Action) -> String {
     use ring::rand::SecureRandom;
     let mut b = [0u8; 2];
@@ -227,6 +230,23 @@ impl Engine {
         reason: Option<String>,
         inventory: &Inventory,
     ) -> Result<ActionRecord, EngineError> {
+        let held = self
+            .propose_held(action, actor.clone(), reason, inventory)
+            .await?;
+        let hash = held.plan_hash.clone().unwrap_or_default();
+        self.submit(&held.id, &hash, actor).await
+    }
+
+    /// Plan an action and hold it in `proposed`, identities reserved, so a
+    /// front end can show the exact plan before anything is queued. `submit`
+    /// sends it on; `cancel` drops it and frees what it held.
+    pub async fn propose_held(
+        &self,
+        action: Action,
+        actor: Actor,
+        reason: Option<String>,
+        inventory: &Inventory,
+    ) -> Result<ActionRecord, EngineError> {
         let verdict = self.policy().evaluate(&action);
         let id = new_id(&action);
         let kind = action.kind().name().to_string();
@@ -292,14 +312,11 @@ impl Engine {
                 rec.plan_hash = Some(plan.hash());
                 rec.state = ActionState::Proposed;
                 rec.plan = Some(plan.clone());
+                rec.policy_rule = Some(match &verdict {
+                    Verdict::NeedsApproval { rule } => rule.clone(),
+                    _ => NO_APPROVAL.to_string(),
+                });
                 queue::insert(tx, &rec)?;
-                // The policy's verdict moves it on at once.
-                let (next, rule) = match &verdict {
-                    Verdict::NeedsApproval { rule } => (ActionState::PendingApproval, Some(rule.clone())),
-                    _ => (ActionState::Approved, Some("no approval required".to_string())),
-                };
-                tx.execute("UPDATE actions SET policy_rule = ?2 WHERE id = ?1", rusqlite::params![rec.id, rule])?;
-                rec = queue::transition(tx, &rec.id, &[ActionState::Proposed], next, "policy", rule.as_deref())?;
                 for t in &plan.targets {
                     if matches!(action, Action::Replicate { .. } | Action::CloneGuest { .. }) {
                         let src = &action.guests()[0];
@@ -319,6 +336,69 @@ impl Engine {
                 Ok(rec)
             })
             .await?;
+        self.emit(EngineEvent::ActionChanged {
+            id: rec.id.clone(),
+            state: rec.state.to_string(),
+            note: rec.policy_rule.clone(),
+        });
+        Ok(rec)
+    }
+
+    /// Send a held proposal on: the policy is asked again and the plan must
+    /// still be the one shown (`shown_hash`); then `pending_approval` or
+    /// `approved`.
+    pub async fn submit(
+        &self,
+        id: &str,
+        shown_hash: &str,
+        actor: Actor,
+    ) -> Result<ActionRecord, EngineError> {
+        let id_s = id.to_string();
+        let hash = shown_hash.to_string();
+        let rec = self
+            .write(move |tx, inner| {
+                let rec = queue::get(tx, &id_s)?.ok_or_else(|| EngineError::NoSuchAction(id_s.clone()))?;
+                if rec.state != ActionState::Proposed {
+                    return Err(EngineError::WrongState {
+                        id: id_s.clone(),
+                        state: rec.state.to_string(),
+                        what: "only a held proposal can be submitted".into(),
+                    });
+                }
+                if rec.plan_hash.as_deref() != Some(hash.as_str()) {
+                    return Err(EngineError::PlanChanged { id: id_s.clone(), now: rec.plan_hash.unwrap_or_default() });
+                }
+                let policy = Policy::new(&inner.config.policies, &inner.config.naming, inner.options.read_only);
+                let (next, rule) = match policy.evaluate(&rec.action) {
+                    Verdict::Reject { rule, reason } => {
+                        // The refusal is kept (the write commits) and the reservations freed.
+                        queue::transition(tx, &id_s, &[ActionState::Proposed], ActionState::Rejected, "policy", Some(&rule))?;
+                        planner::release_all(tx, &inner.cluster, &inner.config, &id_s)?;
+                        tx.execute("UPDATE replication_tasks SET status = 'cleaned_up' WHERE action_id = ?1 AND status = 'pending'", [&id_s])?;
+                        return Ok(Err(EngineError::Policy { rule, reason }));
+                    }
+                    Verdict::NeedsApproval { rule } => (ActionState::PendingApproval, rule),
+                    Verdict::Allow => (ActionState::Approved, NO_APPROVAL.to_string()),
+                };
+                tx.execute("UPDATE actions SET policy_rule = ?2 WHERE id = ?1", rusqlite::params![id_s, rule])?;
+                audit::append(tx, &actor.label(), "submitted", Some(&id_s), &json!({ "plan_hash": hash }))?;
+                queue::transition(tx, &id_s, &[ActionState::Proposed], next, "policy", Some(&rule)).map(Ok)
+            })
+            .await
+            .and_then(|r| r);
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                if let EngineError::Policy { rule, .. } = &e {
+                    self.emit(EngineEvent::ActionChanged {
+                        id: id.into(),
+                        state: "rejected".into(),
+                        note: Some(rule.clone()),
+                    });
+                }
+                return Err(e);
+            }
+        };
         self.emit(EngineEvent::ActionChanged {
             id: rec.id.clone(),
             state: rec.state.to_string(),
@@ -448,6 +528,32 @@ impl Engine {
         Ok(rec)
     }
 
+    /// Drop held proposals older than `max_age_secs` (a console that died
+    /// with its confirmation dialog open), freeing their reservations.
+    pub async fn expire_held(&self, max_age_secs: i64) -> Result<usize, EngineError> {
+        let cutoff = now() - max_age_secs;
+        let ids: Vec<String> = self
+            .read(move |c, inner| {
+                let mut st = c.prepare("SELECT id FROM actions WHERE cluster = ?1 AND state = 'proposed' AND updated_at < ?2")?;
+                let ids = st
+                    .query_map(rusqlite::params![inner.cluster, cutoff], |r| r.get(0))?
+                    .collect::<Result<Vec<String>, _>>()?;
+                Ok(ids)
+            })
+            .await?;
+        let mut n = 0;
+        for id in ids {
+            if self
+                .cancel(&id, Actor::policy("held_proposal_expired"))
+                .await
+                .is_ok()
+            {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     pub async fn get(&self, id: &str) -> Result<Option<ActionRecord>, EngineError> {
         let id = id.to_string();
         self.read(move |c, _| queue::get(c, &id)).await
@@ -467,41 +573,63 @@ impl Engine {
     pub async fn status(&self, id: &str) -> Result<StatusReport, EngineError> {
         let id_s = id.to_string();
         self.read(move |c, _| {
-            let rec = queue::get(c, &id_s)?.ok_or_else(|| EngineError::NoSuchAction(id_s.clone()))?;
-            let mut st = c.prepare(
-                "SELECT target_node, new_vmid, new_name, ip, mac, status, progress, error FROM replication_tasks WHERE action_id = ?1 ORDER BY target_node",
-            )?;
-            let results: Vec<TargetResult> = st
-                .query_map([&id_s], |r| {
-                    let status: String = r.get(5)?;
-                    let progress: f64 = r.get(6)?;
-                    Ok(TargetResult {
-                        target_node: r.get(0)?,
-                        new_resource_id: r.get::<_, Option<u32>>(1)?.map(|v| v.to_string()).unwrap_or_default(),
-                        new_resource_name: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                        ip: r.get(3)?,
-                        mac: r.get(4)?,
-                        progress: (status == "running").then_some(progress),
-                        status,
-                        error: r.get(7)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
+            let rec =
+                queue::get(c, &id_s)?.ok_or_else(|| EngineError::NoSuchAction(id_s.clone()))?;
+            let results = target_results(c, &id_s)?;
             let steps = journal::steps(c, &id_s)?;
             let progress = if rec.state == ActionState::Succeeded {
                 100.0
             } else if steps.is_empty() {
                 0.0
             } else {
-                let done = steps.iter().filter(|s| s.state == journal::StepState::Done).count();
+                let done = steps
+                    .iter()
+                    .filter(|s| s.state == journal::StepState::Done)
+                    .count();
                 (done as f64 * 100.0 / steps.len() as f64 * 10.0).round() / 10.0
             };
             let status = match rec.state {
                 ActionState::Succeeded => "completed",
                 s => s.as_str(),
             };
-            Ok(StatusReport { task_id: rec.id, status: status.to_string(), progress, results, error: rec.error })
+            Ok(StatusReport {
+                task_id: rec.id,
+                status: status.to_string(),
+                progress,
+                results,
+                error: rec.error,
+            })
         })
         .await
     }
+}
+
+/// Per-target rows of a replication or clone, in target order.
+pub(crate) fn target_results(
+    c: &rusqlite::Connection,
+    id: &str,
+) -> Result<Vec<TargetResult>, EngineError> {
+    let mut st = c.prepare_cached(
+        "SELECT target_node, new_vmid, new_name, ip, mac, status, progress, error FROM replication_tasks WHERE action_id = ?1 ORDER BY target_node",
+    )?;
+    let rows = st
+        .query_map([id], |r| {
+            let status: String = r.get(5)?;
+            let progress: f64 = r.get(6)?;
+            Ok(TargetResult {
+                target_node: r.get(0)?,
+                new_resource_id: r
+                    .get::<_, Option<u32>>(1)?
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+                new_resource_name: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                ip: r.get(3)?,
+                mac: r.get(4)?,
+                progress: (status == "running").then_some(progress),
+                status,
+                error: r.get(7)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
 }

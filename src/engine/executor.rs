@@ -148,7 +148,16 @@ impl Engine {
         let mut ran = 0;
         let mut shutdown = std::pin::pin!(shutdown);
         let mut events = self.subscribe();
+        let mut housekeeping: Option<std::time::Instant> = None;
         loop {
+            if housekeeping.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                housekeeping = Some(std::time::Instant::now());
+                match self.expire_held(HELD_PROPOSAL_TTL_SECS).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(expired = n, "dropped held proposals nobody confirmed"),
+                    Err(e) => tracing::warn!(error = %e, "could not expire held proposals"),
+                }
+            }
             while running.len() < self.options().max_parallel.max(1) {
                 match self.claim_one().await? {
                     Some(rec) => {
@@ -192,6 +201,10 @@ impl Engine {
         .await
     }
 }
+
+/// How long a proposal may wait in a confirmation dialog before an executor
+/// drops it and frees its reservations.
+pub const HELD_PROPOSAL_TTL_SECS: i64 = 15 * 60;
 
 fn unreachable_loop<T>() -> T {
     // The heartbeat loop never ends; `select!` needs an expression of the output type.

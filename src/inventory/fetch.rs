@@ -114,6 +114,27 @@ impl Inventory {
     }
 }
 
+impl Inventory {
+    /// An inventory from data already read (fixtures, recorded responses).
+    pub fn from_parts(
+        resources: &[ClusterResource],
+        configs: BTreeMap<u32, GuestConfig>,
+        fetched_unix: i64,
+    ) -> Inventory {
+        let now = Instant::now();
+        let configs = configs
+            .into_iter()
+            .filter_map(|(vmid, cfg)| {
+                let r = resources.iter().find(|r| r.vmid == Some(vmid))?;
+                Some((vmid, (cfg, now, Fingerprint::of(r))))
+            })
+            .collect();
+        let mut inv = build(resources, configs, now);
+        inv.fetched_unix = fetched_unix;
+        inv
+    }
+}
+
 fn build(
     resources: &[ClusterResource],
     configs: BTreeMap<u32, (GuestConfig, Instant, Fingerprint)>,

@@ -166,6 +166,35 @@ pub fn record_clone(
     Ok(())
 }
 
+const META_COLUMNS: &str =
+    "vmid, name, node, origin_node, origin_template_id, is_template, is_replica, replicated_nodes,
+    ip, mac, hostname, guest_type, naming_compliant, naming_issue, first_seen, last_seen, gone_at";
+
+fn meta_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ResourceMetadata> {
+    let nodes: String = r.get(7)?;
+    Ok(ResourceMetadata {
+        resource_id: r.get::<_, u32>(0)?.to_string(),
+        resource_name: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+        node_name: r.get(2)?,
+        origin_node: r.get(3)?,
+        origin_template_id: r.get(4)?,
+        is_template: r.get(5)?,
+        is_replica: r.get(6)?,
+        replicated_nodes: serde_json::from_str(&nodes).unwrap_or_default(),
+        network_config: NetworkConfig {
+            ip: r.get(8)?,
+            mac: r.get(9)?,
+            hostname: r.get(10)?,
+        },
+        guest_type: r.get(11)?,
+        naming_compliant: r.get(12)?,
+        naming_issue: r.get(13)?,
+        first_seen: r.get(14)?,
+        last_seen: r.get(15)?,
+        gone_at: r.get(16)?,
+    })
+}
+
 /// Metadata of one guest.
 pub fn get(
     conn: &Connection,
@@ -174,34 +203,22 @@ pub fn get(
 ) -> Result<Option<ResourceMetadata>, StoreError> {
     Ok(conn
         .query_row(
-            "SELECT vmid, name, node, origin_node, origin_template_id, is_template, is_replica, replicated_nodes,
-                    ip, mac, hostname, guest_type, naming_compliant, naming_issue, first_seen, last_seen, gone_at
-             FROM resource_metadata WHERE cluster = ?1 AND vmid = ?2",
+            &format!(
+                "SELECT {META_COLUMNS} FROM resource_metadata WHERE cluster = ?1 AND vmid = ?2"
+            ),
             params![cluster, vmid],
-            |r| {
-                let nodes: String = r.get(7)?;
-                Ok(ResourceMetadata {
-                    resource_id: r.get::<_, u32>(0)?.to_string(),
-                    resource_name: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                    node_name: r.get(2)?,
-                    origin_node: r.get(3)?,
-                    origin_template_id: r.get(4)?,
-                    is_template: r.get(5)?,
-                    is_replica: r.get(6)?,
-                    replicated_nodes: serde_json::from_str(&nodes).unwrap_or_default(),
-                    network_config: NetworkConfig {
-                        ip: r.get(8)?,
-                        mac: r.get(9)?,
-                        hostname: r.get(10)?,
-                    },
-                    guest_type: r.get(11)?,
-                    naming_compliant: r.get(12)?,
-                    naming_issue: r.get(13)?,
-                    first_seen: r.get(14)?,
-                    last_seen: r.get(15)?,
-                    gone_at: r.get(16)?,
-                })
-            },
+            meta_row,
         )
         .optional()?)
+}
+
+/// Metadata of every guest still in the cluster.
+pub fn list(conn: &Connection, cluster: &str) -> Result<Vec<ResourceMetadata>, StoreError> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {META_COLUMNS} FROM resource_metadata WHERE cluster = ?1 AND gone_at IS NULL ORDER BY vmid"
+    ))?;
+    let rows = st
+        .query_map([cluster], meta_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
 }

@@ -5,6 +5,8 @@ pub mod engine_env;
 pub mod fakepve;
 pub mod schema;
 pub mod target;
+pub mod tmux;
+pub mod tui;
 
 use std::path::PathBuf;
 

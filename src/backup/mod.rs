@@ -1,0 +1,3 @@
+//! Backups: the catalog of vzdump archives across nodes and storages.
+
+pub mod catalog;

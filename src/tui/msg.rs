@@ -1,0 +1,89 @@
+//! Messages into `update` and the effects it asks the loop to carry out.
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use super::state::LogSource;
+use super::world::{BackupItem, IpData, Snapshots};
+use crate::engine::{Action, ActionOverview, ActionRecord, EngineEvent};
+use crate::inventory::Inventory;
+use crate::metadata::ResourceMetadata;
+use crate::pve::types::TaskListItem;
+
+/// A read of the cluster with what the database derives from it.
+#[derive(Debug, Clone)]
+pub struct InventoryRead {
+    pub inventory: Arc<Inventory>,
+    pub meta: Vec<ResourceMetadata>,
+    pub ip: IpData,
+}
+
+/// Something that happened.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// Time passed (unix seconds now).
+    Tick(i64),
+    Inventory(Result<InventoryRead, String>, i64),
+    Snapshots(Result<Snapshots, String>, i64),
+    Backups(Result<Vec<BackupItem>, String>, i64),
+    Tasks(Result<Vec<TaskListItem>, String>, i64),
+    Actions(Result<Vec<ActionOverview>, String>, i64),
+    Engine(EngineEvent),
+    /// A proposal was planned and is held for confirmation.
+    Planned(Result<ActionRecord, String>),
+    /// A held proposal was sent on (queued for approval or to run).
+    Submitted(Result<ActionRecord, String>),
+    /// An approval finished.
+    Approved(Result<ActionRecord, String>),
+    /// A rejection or cancellation finished.
+    Decided(Result<String, String>),
+    /// Lines of a log being followed.
+    LogLines {
+        source: LogSource,
+        lines: Vec<String>,
+        finished: bool,
+        error: Option<String>,
+    },
+}
+
+/// Work `update` asks for; the loop runs it off the key path and answers
+/// with a `Msg`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Plan an action and hold it (answer: `Planned`).
+    Propose {
+        action: Action,
+        reason: Option<String>,
+    },
+    /// Queue a held proposal whose plan (hash) was shown (answer: `Submitted`).
+    Submit {
+        id: String,
+        hash: String,
+    },
+    /// Drop a held proposal (dialog cancelled), freeing its reservations.
+    Discard {
+        id: String,
+    },
+    Approve {
+        id: String,
+        hash: String,
+        reason: Option<String>,
+    },
+    Reject {
+        id: String,
+        why: String,
+    },
+    Cancel {
+        id: String,
+    },
+    /// Read everything now.
+    Refresh,
+    /// Start following a log (answers: `LogLines`).
+    OpenLog(LogSource),
+    CloseLog,
+    Quit,
+}

@@ -1,0 +1,167 @@
+//! What the console knows about the cluster: the last good read of each kind
+//! of data, when it was read, and the last error, so that old data is never
+//! shown as current.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use crate::engine::ActionOverview;
+use crate::inventory::Inventory;
+use crate::ipam::Allocation;
+use crate::ipam::reconcile::Conflict;
+use crate::metadata::ResourceMetadata;
+use crate::pve::types::{SnapshotInfo, StorageContent, TaskListItem};
+
+/// A piece of data and how fresh it is.
+#[derive(Debug, Clone)]
+pub struct Fresh<T> {
+    pub data: T,
+    /// Unix time of the last successful read (None: never read).
+    pub at: Option<i64>,
+    /// The last read's error, if it failed (the data is then older).
+    pub error: Option<String>,
+}
+
+impl<T: Default> Default for Fresh<T> {
+    fn default() -> Self {
+        Fresh {
+            data: T::default(),
+            at: None,
+            error: None,
+        }
+    }
+}
+
+impl<T> Fresh<T> {
+    pub fn set(&mut self, data: T, at: i64) {
+        self.data = data;
+        self.at = Some(at);
+        self.error = None;
+    }
+
+    pub fn failed(&mut self, error: String) {
+        self.error = Some(error);
+    }
+}
+
+/// What proxdeck's catalog says about a snapshot it knows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotNote {
+    pub created_by_proxdeck: bool,
+    pub purpose: Option<String>,
+    pub protects_action: Option<String>,
+    pub expires_at: Option<i64>,
+}
+
+/// An LVM snapshot on a node, from the catalog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LvmSnapshot {
+    pub node: String,
+    pub volume: String,
+    pub name: String,
+    pub size_bytes: Option<u64>,
+    pub usage_percent: Option<f64>,
+    pub created_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub state: String,
+    pub description: Option<String>,
+}
+
+/// Guest snapshots as Proxmox lists them, per VMID, plus the catalog's notes.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshots {
+    pub guests: BTreeMap<u32, Vec<SnapshotInfo>>,
+    /// Guests whose listing failed, with the error.
+    pub failed: BTreeMap<u32, String>,
+    pub notes: HashMap<(u32, String), SnapshotNote>,
+    pub lvm: Vec<LvmSnapshot>,
+}
+
+/// One backup archive, wherever copies of it live.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackupItem {
+    pub content: StorageContent,
+    pub storage: String,
+    /// Node it was listed from (any node for a shared storage).
+    pub node: String,
+    pub shared: bool,
+    /// From proxdeck's catalog: `unverified`, `ok`, `failed`.
+    pub verification: Option<String>,
+    pub verification_error: Option<String>,
+    /// vzdump mode, when proxdeck made the backup.
+    pub mode: Option<String>,
+    /// The retention rule that keeps it (`keep-daily`, ...), when computed.
+    pub kept_by: Option<String>,
+}
+
+impl BackupItem {
+    /// The archive's file name (the same on every storage it was copied to).
+    pub fn file(&self) -> &str {
+        let v = self.content.volid.as_str();
+        let after = v.split_once(':').map(|(_, r)| r).unwrap_or(v);
+        after.rsplit('/').next().unwrap_or(after)
+    }
+}
+
+/// Addresses as the database records them, and what disagrees.
+#[derive(Debug, Clone, Default)]
+pub struct IpData {
+    /// Reserved, active, observed and (for history) released records.
+    pub allocations: Vec<Allocation>,
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A live progress figure for one target of an action (from engine events).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveProgress {
+    pub percent: f64,
+    pub step: Option<String>,
+}
+
+/// Everything the panes show.
+#[derive(Debug, Clone, Default)]
+pub struct World {
+    pub cluster: String,
+    /// Shown in the header after the cluster (e.g. that this is the demo).
+    pub badge: Option<String>,
+    pub user: String,
+    /// Seconds between inventory reads (data older than 3× is stale).
+    pub refresh_secs: u64,
+    pub inventory: Fresh<Arc<Inventory>>,
+    pub meta: BTreeMap<u32, ResourceMetadata>,
+    pub snapshots: Fresh<Snapshots>,
+    pub backups: Fresh<Vec<BackupItem>>,
+    pub ip: Fresh<IpData>,
+    pub actions: Fresh<Vec<ActionOverview>>,
+    pub tasks: Fresh<Vec<TaskListItem>>,
+    /// Per (action id, target node or ""): progress from engine events,
+    /// newer than the last overview read.
+    pub live: HashMap<(String, String), LiveProgress>,
+    /// Per action: the step running now (from events).
+    pub current_step: HashMap<String, String>,
+    /// Whether SSH host access is configured (LVM needs it).
+    pub host_access: bool,
+}
+
+impl World {
+    pub fn inv(&self) -> &Inventory {
+        &self.inventory.data
+    }
+
+    /// Seconds since the inventory was read, at `now`.
+    pub fn age(&self, now: i64) -> Option<i64> {
+        self.inventory.at.map(|t| (now - t).max(0))
+    }
+
+    /// Whether the inventory is older than three refresh periods.
+    pub fn stale(&self, now: i64) -> bool {
+        match self.age(now) {
+            Some(a) => a > 3 * self.refresh_secs.max(1) as i64,
+            None => true,
+        }
+    }
+
+    pub fn action(&self, id: &str) -> Option<&ActionOverview> {
+        self.actions.data.iter().find(|a| a.record.id == id)
+    }
+}
