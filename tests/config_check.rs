@@ -268,3 +268,51 @@ fn a_yaml_syntax_error_has_its_position() {
         errors[0]
     );
 }
+
+#[test]
+fn console_section_errors_name_their_field() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_config(dir.path());
+    fs::write(
+        dir.path().join("proxdeck.yml"),
+        "clusters: []\nconsole:\n  theme: light\n  refresh_secs: 0\n  keys:\n    snapshot: [\"S\"]\n    snapshoot: [\"x\"]\n    quit: [\"hyper+q\"]\n  colour: true\n",
+    )
+    .unwrap();
+    let errors = errors_of(dir.path());
+    let want = [
+        "proxdeck.yml:4:17: console.refresh_secs: must be between 1 and 3600 seconds",
+        "proxdeck.yml:7:5: console.keys.snapshoot: unknown command 'snapshoot'",
+        "proxdeck.yml:8:12: console.keys.quit[0]: unknown key 'hyper+q'",
+        "proxdeck.yml:9:3: console.colour: unknown key 'colour'",
+    ];
+    for w in want {
+        assert!(
+            errors.iter().any(|e| e.starts_with(w)),
+            "missing {w}\nin {errors:#?}"
+        );
+    }
+    assert_eq!(errors.len(), want.len(), "{errors:#?}");
+    // Two commands on one key in the same pane.
+    fs::write(
+        dir.path().join("proxdeck.yml"),
+        "console:\n  keys:\n    help: [\"q\"]\n",
+    )
+    .unwrap();
+    let errors = errors_of(dir.path());
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("console.keys") && e.contains("'q'") && e.contains("quit")),
+        "{errors:#?}"
+    );
+    // A good section loads.
+    fs::write(
+        dir.path().join("proxdeck.yml"),
+        "console:\n  theme: high-contrast\n  mouse: true\n  keys:\n    snapshot: S\n",
+    )
+    .unwrap();
+    let c = Config::load(dir.path()).unwrap();
+    assert_eq!(c.console.theme.as_deref(), Some("high-contrast"));
+    assert!(c.console.mouse);
+    assert_eq!(c.console.keys.len(), 1);
+}

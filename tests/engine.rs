@@ -871,3 +871,137 @@ async fn cancelling_stops_between_steps_and_cleans_up() {
         "{steps:?}"
     );
 }
+
+/// The console's path: a proposal held while its plan is shown, then sent on
+/// by hash, or dropped (and, if forgotten, expired) with its reservations freed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_proposals_wait_for_their_confirmation() {
+    let env = EngineEnv::new(Target::sim().await).await;
+    let inv = env.inventory().await;
+    let action = Action::Replicate {
+        source: EngineEnv::sel(&inv, "pve-db-01"),
+        targets: Targets::All,
+        start: false,
+    };
+    let held = env
+        .engine
+        .propose_held(action.clone(), me(), None, &inv)
+        .await
+        .unwrap();
+    assert_eq!(held.state, ActionState::Proposed);
+    assert_eq!(
+        held.policy_rule.as_deref(),
+        Some("approval_required: replicate_resource")
+    );
+    assert_eq!(
+        env.reserved_count(),
+        (2, 2),
+        "names and addresses held while shown"
+    );
+    // Nothing runs a held proposal, and it is not in the overview.
+    assert_eq!(env.engine.run_once().await.unwrap(), 0);
+    assert!(
+        env.engine
+            .overview(10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|a| a.record.id != held.id)
+    );
+    // Another plan's hash is refused; the shown one goes on to approval.
+    let err = env.engine.submit(&held.id, "0000", me()).await.unwrap_err();
+    assert!(matches!(err, EngineError::PlanChanged { .. }), "{err}");
+    let rec = env
+        .engine
+        .submit(&held.id, held.plan_hash.as_deref().unwrap(), me())
+        .await
+        .unwrap();
+    assert_eq!(rec.state, ActionState::PendingApproval);
+    let again = env
+        .engine
+        .submit(&held.id, held.plan_hash.as_deref().unwrap(), me())
+        .await
+        .unwrap_err();
+    assert!(matches!(again, EngineError::WrongState { .. }), "{again}");
+    env.engine.reject(&rec.id, me(), "test").await.unwrap();
+    assert_eq!(env.reserved_count(), (0, 0));
+
+    // Dropped from the dialog: reservations freed at once.
+    let held = env
+        .engine
+        .propose_held(action.clone(), me(), None, &inv)
+        .await
+        .unwrap();
+    let dropped = env.engine.cancel(&held.id, me()).await.unwrap();
+    assert_eq!(dropped.state, ActionState::Cancelled);
+    assert_eq!(env.reserved_count(), (0, 0));
+
+    // Forgotten (the console died with the dialog open): expired.
+    let held = env
+        .engine
+        .propose_held(action, me(), None, &inv)
+        .await
+        .unwrap();
+    assert_eq!(
+        env.engine.expire_held(3600).await.unwrap(),
+        0,
+        "young proposals stay"
+    );
+    env.engine
+        .store()
+        .write(|tx| {
+            tx.execute(
+                "UPDATE actions SET updated_at = updated_at - 7200 WHERE id = ?1",
+                [&held.id],
+            )?;
+            Ok::<_, proxdeck::store::StoreError>(())
+        })
+        .unwrap();
+    assert_eq!(env.engine.expire_held(3600).await.unwrap(), 1);
+    assert_eq!(
+        env.engine.get(&held.id).await.unwrap().unwrap().state,
+        ActionState::Cancelled
+    );
+    assert_eq!(env.reserved_count(), (0, 0));
+}
+
+/// A policy that changed between showing and confirming wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submitting_asks_the_policy_again() {
+    let target = Target::sim().await;
+    let mut cfg = common::engine_env::config_for(&target);
+    let env_plan = EngineEnv::with_config(target, cfg.clone(), Default::default());
+    let inv = env_plan.inventory().await;
+    let action = Action::CreateGuestSnapshot {
+        guest: EngineEnv::sel(&inv, "pve-av-01"),
+        name: Some("x1".into()),
+        description: None,
+        vmstate: false,
+    };
+    let held = env_plan
+        .engine
+        .propose_held(action, me(), None, &inv)
+        .await
+        .unwrap();
+    // The same database and cluster, now read-only.
+    cfg.policies.read_only = true;
+    let ro = proxdeck::engine::Engine::new(
+        cfg,
+        env_plan.engine.cluster(),
+        env_plan.engine.client().clone(),
+        env_plan.engine.store().clone(),
+        Default::default(),
+    );
+    let err = ro
+        .submit(&held.id, held.plan_hash.as_deref().unwrap(), me())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::Policy { ref rule, .. } if rule == "read_only"),
+        "{err}"
+    );
+    assert_eq!(
+        ro.get(&held.id).await.unwrap().unwrap().state,
+        ActionState::Rejected
+    );
+}

@@ -77,11 +77,18 @@ pub fn read(map: &MapView<'_>, issues: &mut Issues) -> ConsoleConfig {
                 continue;
             };
             let mut specs = Vec::new();
+            let mut bad = false;
             for k in list {
                 match KeySpec::parse(&k.value) {
                     Ok(s) => specs.push(s),
-                    Err(e) => issues.error(k.pos, &k.field, e),
+                    Err(e) => {
+                        bad = true;
+                        issues.error(k.pos, &k.field, e);
+                    }
                 }
+            }
+            if bad {
+                continue;
             }
             if specs.is_empty() {
                 issues.error(key.pos, &field, "give at least one key");

@@ -56,6 +56,7 @@ pub struct Inner {
     /// This process's name on leases.
     pub owner: String,
     node_slots: Mutex<HashMap<String, Arc<Semaphore>>>,
+    guest_locks: Mutex<HashMap<u32, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// The engine. Cheap to clone.
@@ -132,6 +133,7 @@ impl Engine {
                 options,
                 owner,
                 node_slots: Mutex::new(HashMap::new()),
+                guest_locks: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -187,6 +189,16 @@ impl Engine {
             .entry(node.to_string())
             .or_insert_with(|| Arc::new(Semaphore::new(self.inner.options.max_per_node.max(1))))
             .clone()
+    }
+
+    /// A lock on one guest for work that must not overlap within this process.
+    pub(crate) fn guest_lock(&self, vmid: u32) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .inner
+            .guest_locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        locks.entry(vmid).or_default().clone()
     }
 
     /// Run a write transaction off the async threads, then move the audit head.

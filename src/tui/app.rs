@@ -43,9 +43,8 @@ pub struct ConsoleOptions {
 
 const FRAME: Duration = Duration::from_millis(16);
 
-/// Run the console until the user quits or a signal arrives.
-pub async fn run(engine: Engine, options: ConsoleOptions) -> Result<(), String> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+/// The console's state before the first read.
+pub fn initial_state(engine: &Engine, options: &ConsoleOptions) -> State {
     let world = World {
         cluster: engine.cluster().to_string(),
         badge: options.banner.clone(),
@@ -72,6 +71,13 @@ pub async fn run(engine: Engine, options: ConsoleOptions) -> Result<(), String> 
     if options.executor {
         state.owner = Some(engine.owner().to_string());
     }
+    state
+}
+
+/// Run the console until the user quits or a signal arrives.
+pub async fn run(engine: Engine, options: ConsoleOptions) -> Result<(), String> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let mut state = initial_state(&engine, &options);
 
     let (mut term, guard) = terminal::enter(options.mouse)
         .map_err(|e| format!("cannot take over the terminal: {e}"))?;
@@ -119,11 +125,7 @@ pub async fn run(engine: Engine, options: ConsoleOptions) -> Result<(), String> 
     let mut sighup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     let mut next_frame = Instant::now();
     let mut log_stop: Option<watch::Sender<bool>> = None;
-    let ctx = EffectCtx {
-        engine: engine.clone(),
-        tx: tx.clone(),
-        refresher: refresher.clone(),
-    };
+    let ctx = Effects::new(engine.clone(), tx.clone(), refresher.clone());
 
     let result = loop {
         let msg = tokio::select! {
@@ -184,20 +186,28 @@ fn draw(term: &mut terminal::Term, state: &State) -> std::io::Result<()> {
     term.backend_mut().flush()
 }
 
-/// What effects run with.
-struct EffectCtx {
+/// Carries out effects off the key path; answers come back as messages.
+pub struct Effects {
     engine: Engine,
     tx: mpsc::UnboundedSender<Msg>,
     refresher: Refresher,
 }
 
-impl EffectCtx {
+impl Effects {
+    pub fn new(engine: Engine, tx: mpsc::UnboundedSender<Msg>, refresher: Refresher) -> Effects {
+        Effects {
+            engine,
+            tx,
+            refresher,
+        }
+    }
+
     fn actor() -> Actor {
         Actor::local(Via::Tui)
     }
 
     /// Start an effect; its answer arrives as a message.
-    fn run(&self, effect: Effect) {
+    pub fn run(&self, effect: Effect) {
         let engine = self.engine.clone();
         let tx = self.tx.clone();
         match effect {
@@ -284,7 +294,7 @@ impl EffectCtx {
     /// Follow a log until `stop` turns true: a Proxmox task's log is read
     /// in pages until the task ends; an action's log comes with the action
     /// reads (and live lines from engine events).
-    fn follow_log(&self, source: LogSource, mut stop: watch::Receiver<bool>) {
+    pub fn follow_log(&self, source: LogSource, mut stop: watch::Receiver<bool>) {
         let engine = self.engine.clone();
         let tx = self.tx.clone();
         match source.clone() {

@@ -19,6 +19,7 @@ pub mod pane;
 pub mod panes;
 pub mod recording;
 pub mod state;
+pub mod svg;
 pub mod table;
 pub mod terminal;
 pub mod theme;

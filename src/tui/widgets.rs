@@ -138,7 +138,14 @@ pub fn table(
                 } else {
                     super::fmt::clip(&c.text, usize::from(*w))
                 };
-                TCell::from(Span::styled(text, theme.style(c.role)))
+                // The selected row reads in one colour: role colours on the
+                // selection background can vanish.
+                let style = if i == list.index {
+                    selection
+                } else {
+                    theme.style(c.role)
+                };
+                TCell::from(Span::styled(text, style))
             });
             let row = TRow::new(cells);
             if i == list.index {

@@ -225,7 +225,9 @@ async fn steps(
         }
         Strategy::BackupRestore { storage } => {
             let backup = run
-                .step(&at(t, "backup"), |ctx| backup(ctx, source, storage.clone()))
+                .step(&at(t, "backup"), |ctx| {
+                    backup(ctx, source, &t.node, storage.clone())
+                })
                 .await?;
             set_progress(run, &t.node).await?;
             let volid = backup["volid"].as_str().unwrap_or_default().to_string();
@@ -322,17 +324,19 @@ async fn migrate(ctx: StepCtx, t: &TargetPlan, kind: GuestKind) -> Result<Value,
     Ok(json!({"exitstatus": out.exitstatus}))
 }
 
-/// The marker that finds this action's backup again after a crash.
-fn backup_marker(run: &Run) -> String {
-    format!("proxdeck {}", run.id())
+/// The marker that finds this action's backup for one target again after a
+/// crash (each target has its own vehicle backup).
+fn backup_marker(run: &Run, target: &str) -> String {
+    format!("proxdeck {} for {target}", run.id())
 }
 
 async fn find_backup(
     run: &Run,
     source: &GuestSel,
+    target: &str,
     storage: &str,
 ) -> Result<Option<String>, EngineError> {
-    let marker = backup_marker(run);
+    let marker = backup_marker(run, target);
     let list = run
         .client()
         .storage_content(&source.node, storage, Some("backup"), Some(source.vmid))
@@ -343,10 +347,20 @@ async fn find_backup(
         .map(|b| b.volid))
 }
 
-async fn backup(ctx: StepCtx, source: &GuestSel, storage: String) -> Result<Value, EngineError> {
+async fn backup(
+    ctx: StepCtx,
+    source: &GuestSel,
+    target: &str,
+    storage: String,
+) -> Result<Value, EngineError> {
     let run = &ctx.run;
+    // One backup of a guest at a time from this process: Proxmox runs one
+    // vzdump job per node at once anyway, and two in the same second would
+    // want the same archive name.
+    let guest_lock = run.engine.guest_lock(source.vmid);
+    let _held = guest_lock.lock().await;
     if ctx.prior_upid.is_none()
-        && let Some(volid) = find_backup(run, source, &storage).await?
+        && let Some(volid) = find_backup(run, source, target, &storage).await?
     {
         return Ok(json!({"volid": volid, "note": "made by an earlier run"}));
     }
@@ -355,17 +369,19 @@ async fn backup(ctx: StepCtx, source: &GuestSel, storage: String) -> Result<Valu
         mode: Some(BackupMode::Snapshot),
         storage: Some(storage.clone()),
         compress: Some(Compression::Zstd),
-        notes_template: Some(backup_marker(run)),
+        notes_template: Some(backup_marker(run, target)),
         ..Default::default()
     };
     ctx.task(|| run.client().vzdump(&source.node, &opts))
         .await?;
-    let volid = find_backup(run, source, &storage).await?.ok_or_else(|| {
-        EngineError::Plan(format!(
-            "vzdump ended but no backup of {} is in {storage}",
-            source.vmid
-        ))
-    })?;
+    let volid = find_backup(run, source, target, &storage)
+        .await?
+        .ok_or_else(|| {
+            EngineError::Plan(format!(
+                "vzdump ended but no backup of {} is in {storage}",
+                source.vmid
+            ))
+        })?;
     Ok(json!({"volid": volid}))
 }
 

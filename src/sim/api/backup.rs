@@ -175,7 +175,19 @@ pub fn vzdump(call: &Call, model: &mut Model, node: &str) -> Result<Value, ApiEr
             continue;
         };
         let (format, suffix) = archive_suffix(g.kind, &compress);
-        let name = format!("vzdump-{}-{vmid}-{stamp}.{suffix}", g.kind);
+        let mut name = format!("vzdump-{}-{vmid}-{stamp}.{suffix}", g.kind);
+        // A real job takes more than a second, so names never repeat there;
+        // the simulator can finish two in one second: make the second unique.
+        let mut bump = 1;
+        while model
+            .volumes(&storage, node)
+            .iter()
+            .any(|v| v.volid == format!("{storage}:backup/{name}"))
+        {
+            let later = crate::timefmt::format_local(now_unix() + bump, "%Y_%m_%d-%H_%M_%S");
+            name = format!("vzdump-{}-{vmid}-{later}.{suffix}", g.kind);
+            bump += 1;
+        }
         let used = (g.maxdisk() as f64 * (0.25 + 0.1 * g.phase.sin().abs())) as u64;
         let ratio = if compress == "0" { 1.0 } else { 0.42 };
         let size = ((used as f64) * ratio) as u64 + 4096;

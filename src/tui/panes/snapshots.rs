@@ -435,7 +435,12 @@ pub fn detail(world: &World, key: &str, ctx: &Ctx<'_>) -> Option<Detail> {
                 Role::Text,
             );
             if let Some(a) = &n.protects_action {
-                d.field("protects", a.clone(), Role::Warn);
+                // A safety snapshot guards the action it was taken for.
+                if n.purpose.as_deref() == Some("safety") {
+                    d.field("protects", a.clone(), Role::Warn);
+                } else {
+                    d.field("action", a.clone(), Role::Muted);
+                }
             }
             let (exp, role) = expiry(note, s.snaptime, ctx);
             d.field("expires", exp, role);
