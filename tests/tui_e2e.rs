@@ -84,7 +84,9 @@ fn replicate_pve_db_01_to_all_nodes_from_the_keyboard() {
         plan.iter().all(|w| s.contains(w))
     });
     t.keys(&["y"]);
-    t.wait_text("waits for approval", STEP);
+    t.wait_for("the plan listed in Approvals", STEP, |s| {
+        s.contains("waits for approval") && s.contains("Approvals 1")
+    });
     t.keys(&["a"]);
     t.wait_text("Approve: replicate pve-db-01 to all nodes", STEP);
     t.keys(&["y"]);

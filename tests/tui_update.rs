@@ -230,6 +230,15 @@ fn queued_for_approval_goes_to_the_approvals_pane() {
     assert_eq!(fx, vec![Effect::Refresh]);
     assert_eq!(s.pane, PaneId::Approvals);
     assert_eq!(s.selected(PaneId::Approvals), Some(rec.id.as_str()));
+    // Listed before the next read of the queue: `a` works at once.
+    let mut fresh = rec.clone();
+    fresh.id = "repl-new".into();
+    update(&mut s, Msg::Submitted(Ok(fresh)));
+    assert_eq!(s.selected(PaneId::Approvals), Some("repl-new"));
+    ch(&mut s, 'a');
+    assert!(
+        matches!(s.dialogs.last(), Some(Dialog::Confirm(c)) if matches!(&c.kind, ConfirmKind::Approve { record } if record.id == "repl-new"))
+    );
     assert!(
         s.status
             .as_ref()
@@ -610,4 +619,111 @@ fn ctrl_c_quits_from_normal_mode() {
         Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
     );
     assert_eq!(fx, vec![Effect::Quit]);
+}
+
+#[test]
+fn backup_keys_build_backup_actions() {
+    let mut s = busy_state(160, 48);
+    select(&mut s, "guest:105");
+    ch(&mut s, 'b');
+    assert!(matches!(s.dialogs.last(), Some(Dialog::Form(f)) if f.title == "Back up pve-web-01"));
+    let fx = press(&mut s, KeyCode::Enter);
+    assert!(
+        matches!(&fx[..], [Effect::Propose { action: Action::CreateBackup { storage, mode, compress, verify: true, prune: false, .. }, .. }]
+            if storage == "local" || storage == "nfs-backup" && mode == "snapshot" && compress == "zstd"),
+        "{fx:?}"
+    );
+    s.busy = None;
+    ch(&mut s, '3');
+    let key = s
+        .table(PaneId::Backups)
+        .rows
+        .iter()
+        .find(|r| r.cells[0].text.contains("pve-web-01"))
+        .map(|r| r.key.clone())
+        .expect("a web backup");
+    select(&mut s, &key);
+    let fx = ch(&mut s, 'v');
+    assert!(
+        matches!(&fx[..], [Effect::Propose { action: Action::VerifyBackup { volid, .. }, .. }] if key.ends_with(volid.rsplit('/').next().unwrap_or(""))),
+        "{fx:?}"
+    );
+    s.busy = None;
+    let fx = ch(&mut s, 'p');
+    assert!(
+        matches!(&fx[..], [Effect::Propose { action: Action::PruneBackups { vmid: 105, storage, .. }, .. }] if storage == "nfs-backup"),
+        "{fx:?}"
+    );
+    s.busy = None;
+    // No secondary storage configured: sync says so.
+    assert!(ch(&mut s, 'y').is_empty());
+    assert!(
+        s.status
+            .clone()
+            .map(|x| x.text)
+            .unwrap_or_default()
+            .contains("backup_sync")
+    );
+    ch(&mut s, 'R');
+    assert!(
+        matches!(s.dialogs.last(), Some(Dialog::Form(f)) if f.title.starts_with("Restore vzdump-lxc-105"))
+    );
+    press(&mut s, KeyCode::Right);
+    press(&mut s, KeyCode::Tab);
+    typed(&mut s, "pve-web-01");
+    assert!(
+        press(&mut s, KeyCode::Enter).is_empty(),
+        "a name in use is refused in the form"
+    );
+    for _ in 0..10 {
+        press(&mut s, KeyCode::Backspace);
+    }
+    typed(&mut s, "pve-web-07");
+    let fx = press(&mut s, KeyCode::Enter);
+    assert!(
+        matches!(&fx[..], [Effect::Propose { action: Action::RestoreBackup { target_node, new_name: Some(n), kind: proxdeck::pve::GuestKind::Lxc, .. }, .. }]
+            if target_node == "pve-node-02" && n == "pve-web-07"),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn node_and_lvm_keys_build_host_actions() {
+    let mut s = busy_state(160, 48);
+    select(&mut s, "node:pve-node-01");
+    ch(&mut s, 's');
+    assert!(
+        matches!(s.dialogs.last(), Some(Dialog::Form(f)) if f.title == "LVM snapshot on pve-node-01")
+    );
+    press(&mut s, KeyCode::Tab);
+    typed(&mut s, "before-kernel");
+    press(&mut s, KeyCode::Tab);
+    typed(&mut s, "12x");
+    assert!(
+        press(&mut s, KeyCode::Enter).is_empty(),
+        "a bad size is refused"
+    );
+    press(&mut s, KeyCode::Backspace);
+    typed(&mut s, "%");
+    let fx = press(&mut s, KeyCode::Enter);
+    assert!(
+        matches!(&fx[..], [Effect::Propose { action: Action::CreateLvmSnapshot { node, volume: Some(v), name: Some(n), size: Some(z), .. }, .. }]
+            if node == "pve-node-01" && v == "pve/root" && n == "before-kernel" && z == "12%"),
+        "{fx:?}"
+    );
+    s.busy = None;
+    let fx = ch(&mut s, 'U');
+    assert!(
+        matches!(&fx[..], [Effect::Propose { action: Action::GuardedHostUpgrade { node, command: None }, .. }] if node == "pve-node-01"),
+        "{fx:?}"
+    );
+    s.busy = None;
+    ch(&mut s, '2');
+    select(&mut s, "lvm:pve-node-01:pve/root/pre-upgrade-2026-11-20");
+    let fx = ch(&mut s, 'r');
+    assert!(
+        matches!(&fx[..], [Effect::Propose { action: Action::RestoreLvmSnapshot { node, volume, name }, .. }]
+            if node == "pve-node-01" && volume == "pve/root" && name == "pre-upgrade-2026-11-20"),
+        "{fx:?}"
+    );
 }

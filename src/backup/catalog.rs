@@ -87,3 +87,87 @@ pub fn known(
         .collect::<Result<_, _>>()?;
     Ok(rows)
 }
+
+/// Record a verification of every catalog copy of `volid`.
+pub fn set_verified(
+    conn: &Connection,
+    cluster: &str,
+    volid: &str,
+    ok: bool,
+    message: Option<&str>,
+    sha256: Option<&str>,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE backups SET verify_state = ?3, verify_message = ?4, sha256 = COALESCE(?5, sha256), verified_at = ?6
+         WHERE cluster = ?1 AND volid = ?2 AND removed_at IS NULL",
+        params![cluster, volid, if ok { "ok" } else { "failed" }, message, sha256, now()],
+    )?;
+    Ok(())
+}
+
+/// The vzdump mode proxdeck used for an archive.
+pub fn set_mode(
+    conn: &Connection,
+    cluster: &str,
+    volid: &str,
+    mode: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE backups SET mode = ?3 WHERE cluster = ?1 AND volid = ?2",
+        params![cluster, volid, mode],
+    )?;
+    Ok(())
+}
+
+/// Link a synced copy to its original (and give it the original's checksum
+/// and verification, which the comparison proved it shares).
+pub fn link_copy(
+    conn: &Connection,
+    cluster: &str,
+    copy_volid: &str,
+    original_volid: &str,
+    sha256: &str,
+) -> Result<(), StoreError> {
+    let original: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM backups WHERE cluster = ?1 AND volid = ?2 AND removed_at IS NULL ORDER BY id LIMIT 1",
+            params![cluster, original_volid],
+            |r| r.get(0),
+        )
+        .ok();
+    conn.execute(
+        "UPDATE backups SET synced_from = ?3, sha256 = ?4, verify_state = 'ok', verify_message = 'copy of a verified archive, SHA-256 compared', verified_at = ?5
+         WHERE cluster = ?1 AND volid = ?2",
+        params![cluster, copy_volid, original, sha256, now()],
+    )?;
+    Ok(())
+}
+
+/// The retention rule that keeps an archive (or `remove`).
+pub fn set_retention(
+    conn: &Connection,
+    cluster: &str,
+    volid: &str,
+    class: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE backups SET retention_class = ?3 WHERE cluster = ?1 AND volid = ?2",
+        params![cluster, volid, class],
+    )?;
+    Ok(())
+}
+
+/// The recorded SHA-256 of an archive, if it was verified.
+pub fn sha256_of(
+    conn: &Connection,
+    cluster: &str,
+    volid: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT sha256 FROM backups WHERE cluster = ?1 AND volid = ?2 AND sha256 IS NOT NULL LIMIT 1",
+            params![cluster, volid],
+            |r| r.get(0),
+        )
+        .ok())
+}

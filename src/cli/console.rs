@@ -104,7 +104,7 @@ pub fn run(cli: &Cli, args: &ConsoleArgs) -> Result<(), CliError> {
         config.policies.read_only,
     );
     let opts = options(&config, args, read_only.clone(), None)?;
-    let engine = Engine::new(
+    let mut engine = Engine::new(
         config,
         &cluster.name,
         client,
@@ -114,6 +114,9 @@ pub fn run(cli: &Cli, args: &ConsoleArgs) -> Result<(), CliError> {
             ..EngineOptions::default()
         },
     );
+    if let Some(ssh) = &cluster.ssh {
+        engine = engine.with_hosts(std::sync::Arc::new(crate::host::ssh::SshRunner::new(ssh)));
+    }
     let rt = runtime()?;
     rt.block_on(tui::run(engine, opts)).map_err(CliError)
 }

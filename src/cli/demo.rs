@@ -63,6 +63,8 @@ impl Drop for TempDir {
 /// Everything a demo session runs on.
 pub struct DemoSession {
     pub sim: sim::SimHandle,
+    /// The simulated nodes' shells (LVM, archive checks, upgrades).
+    pub hosts: sim::host::SimHost,
     pub config: Config,
     pub client: PveClient,
     pub store: Store,
@@ -84,7 +86,17 @@ pub async fn start(args: &DemoArgs, db: Option<&Path>) -> Result<DemoSession, Cl
         .map(Path::to_path_buf)
         .unwrap_or_else(|| dir.path().join("proxdeck.db"));
     let store = Store::open(&db_path)?;
+    let hosts = sim::host::SimHost::new(handle.shared.clone());
+    // A snapshot an admin took by hand before last week's upgrade.
+    hosts.add_snapshot(
+        "pve-node-01",
+        "root",
+        "pre-upgrade-manual",
+        16 << 30,
+        5 * 86_400,
+    );
     Ok(DemoSession {
+        hosts,
         sim: handle,
         config,
         client,
@@ -123,7 +135,8 @@ pub fn run(args: &DemoArgs, cli: &Cli) -> Result<(), CliError> {
                 read_only: read_only.is_some(),
                 ..EngineOptions::default()
             },
-        );
+        )
+        .with_hosts(std::sync::Arc::new(session.hosts.clone()));
         let out = tui::run(engine, opts).await.map_err(CliError);
         drop(session);
         out

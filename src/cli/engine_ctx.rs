@@ -17,7 +17,11 @@ pub fn engine(cli: &Cli, lease_secs: Option<i64>) -> Result<Engine, CliError> {
         lease_secs: lease_secs.unwrap_or(30),
         ..EngineOptions::default()
     };
-    Ok(Engine::new(config, &cluster.name, client, store, options))
+    let engine = Engine::new(config, &cluster.name, client, store, options);
+    Ok(match &cluster.ssh {
+        Some(ssh) => engine.with_hosts(std::sync::Arc::new(crate::host::ssh::SshRunner::new(ssh))),
+        None => engine,
+    })
 }
 
 /// Read the cluster and bring the metadata in line with it.
@@ -37,12 +41,5 @@ pub fn guest(inv: &Inventory, which: &str) -> Result<GuestSel, CliError> {
             "no guest named or numbered '{which}' in the cluster"
         ))
     })?;
-    Ok(GuestSel {
-        vmid: g.vmid,
-        name: g.name.clone(),
-        node: g.node.clone(),
-        kind: g.kind,
-        tags: g.tags.clone(),
-        template: g.template,
-    })
+    Ok(GuestSel::of(g))
 }

@@ -2,6 +2,7 @@
 //!
 //! Each subcommand family lives in its own file and is added when it works.
 
+mod backup;
 mod check_config;
 pub mod console;
 pub mod context;
@@ -10,6 +11,7 @@ pub mod engine_ctx;
 pub mod identity;
 mod inventory;
 mod ip;
+mod lvm;
 mod metadata;
 mod plan;
 mod queue;
@@ -126,6 +128,21 @@ pub enum Command {
     /// Check the audit log's hash chain
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Backups: create, verify, sync, prune, restore with renaming, list
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
+    /// LVM host snapshots over SSH: snapshot, list, restore (merge), cleanup
+    #[command(subcommand)]
+    Lvm(lvm::LvmCommand),
+    /// Upgrade a node's packages behind an LVM snapshot of its root (rolled back on failure)
+    Upgrade {
+        node: String,
+        /// Instead of the policy's upgrade command
+        #[arg(long)]
+        command: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Cli {
@@ -205,6 +222,13 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Run { once, lease_secs }) => code(queue::run(&cli, *once, *lease_secs)),
         Some(Command::Status { id, json }) => code(queue::status(&cli, id, *json)),
         Some(Command::Audit(AuditCommand::Verify)) => code(queue::audit_verify(&cli)),
+        Some(Command::Backup(cmd)) => code(backup::run(&cli, cmd)),
+        Some(Command::Lvm(cmd)) => code(lvm::run(&cli, cmd)),
+        Some(Command::Upgrade {
+            node,
+            command,
+            json,
+        }) => code(lvm::upgrade(&cli, node, command.as_deref(), *json)),
         None => report(console::run(&cli, &console::ConsoleArgs::default())),
     }
 }

@@ -223,44 +223,56 @@ pub fn run(cli: &Cli, cmd: &PlanCommand) -> Result<std::process::ExitCode, CliEr
                 guest: guest(&inv, g)?,
             },
         };
-        match engine
-            .propose(action, Actor::local(Via::Cli), cmd.reason(), &inv)
-            .await
-        {
-            Ok(rec) => {
-                if cmd.json() {
-                    println!("{}", serde_json::to_string_pretty(&record_json(&rec))?);
-                } else {
-                    let state = match rec.state {
-                        crate::engine::ActionState::PendingApproval => format!(
-                            "pending approval ({})",
-                            rec.policy_rule.as_deref().unwrap_or("")
-                        ),
-                        s => s.to_string(),
-                    };
-                    println!("queued {}: {state}", rec.id);
-                    if let Some(p) = &rec.plan {
-                        print!("{}", p.render());
-                    }
-                    println!("plan hash {}", rec.plan_hash.as_deref().unwrap_or(""));
-                    if rec.state == crate::engine::ActionState::PendingApproval {
-                        println!("approve with: proxdeck approve {}", rec.id);
-                    }
-                }
-                Ok(std::process::ExitCode::SUCCESS)
-            }
-            Err(EngineError::Policy { rule, reason }) => {
-                if cmd.json() {
-                    println!(
-                        "{}",
-                        json!({"state": "rejected", "rule": rule, "reason": reason})
-                    );
-                } else {
-                    eprintln!("proxdeck: rejected by policy rule {rule}: {reason}");
-                }
-                Ok(std::process::ExitCode::FAILURE)
-            }
-            Err(e) => Err(CliError(e.to_string())),
-        }
+        propose(&engine, &inv, action, cmd.reason(), cmd.json()).await
     })
+}
+
+/// Propose an action from the command line and print the outcome (its plan,
+/// or the policy rule that refused it); the JSON carries the action's id.
+pub async fn propose(
+    engine: &crate::engine::Engine,
+    inv: &crate::inventory::Inventory,
+    action: Action,
+    reason: Option<String>,
+    as_json: bool,
+) -> Result<std::process::ExitCode, CliError> {
+    match engine
+        .propose(action, Actor::local(Via::Cli), reason, inv)
+        .await
+    {
+        Ok(rec) => {
+            if as_json {
+                println!("{}", serde_json::to_string_pretty(&record_json(&rec))?);
+            } else {
+                let state = match rec.state {
+                    crate::engine::ActionState::PendingApproval => format!(
+                        "pending approval ({})",
+                        rec.policy_rule.as_deref().unwrap_or("")
+                    ),
+                    s => s.to_string(),
+                };
+                println!("queued {}: {state}", rec.id);
+                if let Some(p) = &rec.plan {
+                    print!("{}", p.render());
+                }
+                println!("plan hash {}", rec.plan_hash.as_deref().unwrap_or(""));
+                if rec.state == crate::engine::ActionState::PendingApproval {
+                    println!("approve with: proxdeck approve {}", rec.id);
+                }
+            }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Err(EngineError::Policy { rule, reason }) => {
+            if as_json {
+                println!(
+                    "{}",
+                    json!({"state": "rejected", "rule": rule, "reason": reason})
+                );
+            } else {
+                eprintln!("proxdeck: rejected by policy rule {rule}: {reason}");
+            }
+            Ok(std::process::ExitCode::FAILURE)
+        }
+        Err(e) => Err(CliError(e.to_string())),
+    }
 }

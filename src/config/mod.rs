@@ -6,6 +6,7 @@
 pub mod clusters;
 pub mod console;
 pub mod naming;
+pub mod operations;
 pub mod policies;
 pub mod reader;
 pub mod yaml;

@@ -18,6 +18,8 @@ pub struct PolicyConfig {
     pub read_only: bool,
     /// Four-eyes rule: the proposer may not approve their own action.
     pub require_distinct_approver: bool,
+    /// Backups, LVM, upgrades and schedules.
+    pub ops: super::operations::OperationsConfig,
 }
 
 /// Actions that never run, whoever asks.
@@ -126,6 +128,7 @@ impl Default for PolicyConfig {
             },
             read_only: false,
             require_distinct_approver: false,
+            ops: Default::default(),
         }
     }
 }
@@ -234,7 +237,13 @@ pub fn read(doc: &Node, issues: &mut Issues) -> Option<PolicyConfig> {
     if let Some(b) = map.opt_bool(issues, "require_distinct_approver") {
         cfg.require_distinct_approver = b.value;
     }
-    map.finish(issues, KNOWN_KEYS);
+    cfg.ops = super::operations::read(&map, issues);
+    let known: Vec<&str> = KNOWN_KEYS
+        .iter()
+        .chain(super::operations::KEYS)
+        .copied()
+        .collect();
+    map.finish(issues, &known);
     (!issues.errors_since(mark)).then_some(cfg)
 }
 

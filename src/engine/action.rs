@@ -24,6 +24,20 @@ pub struct GuestSel {
     pub template: bool,
 }
 
+impl GuestSel {
+    /// The selection of a guest as the inventory shows it now.
+    pub fn of(g: &crate::inventory::GuestInfo) -> GuestSel {
+        GuestSel {
+            vmid: g.vmid,
+            name: g.name.clone(),
+            node: g.node.clone(),
+            kind: g.kind,
+            tags: g.tags.clone(),
+            template: g.template,
+        }
+    }
+}
+
 impl fmt::Display for GuestSel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -95,6 +109,91 @@ pub enum Action {
     DeleteGuest {
         guest: GuestSel,
     },
+    /// An LVM snapshot of a host volume (`pve/root` unless named).
+    CreateLvmSnapshot {
+        node: String,
+        volume: Option<String>,
+        name: Option<String>,
+        /// `20%` of the origin or `8G`; None: the policy's size.
+        size: Option<String>,
+        description: Option<String>,
+    },
+    /// Merge an LVM snapshot back into its origin (deferred to the next
+    /// activation while the origin is open).
+    RestoreLvmSnapshot {
+        node: String,
+        volume: String,
+        name: String,
+    },
+    /// Remove the LVM snapshots retention says have expired.
+    CleanupLvmSnapshots {
+        /// None: every node proxdeck reaches.
+        node: Option<String>,
+    },
+    /// Upgrade a node's packages behind an LVM snapshot of its root.
+    GuardedHostUpgrade {
+        node: String,
+        /// None: the policy's upgrade command.
+        command: Option<String>,
+    },
+    CreateBackup {
+        guest: GuestSel,
+        storage: String,
+        /// `snapshot`, `suspend` or `stop`.
+        mode: String,
+        /// `zstd`, `gzip`, `lzo` or `0`.
+        compress: String,
+        notes: Option<String>,
+        /// Then verify, sync and prune, as the scheduled workflow does.
+        #[serde(default)]
+        verify: bool,
+        #[serde(default)]
+        sync: bool,
+        #[serde(default)]
+        prune: bool,
+    },
+    VerifyBackup {
+        volid: String,
+        /// A node that reaches the storage.
+        node: String,
+        guest: Option<GuestSel>,
+    },
+    SyncBackup {
+        volid: String,
+        node: String,
+        to_node: String,
+        to_storage: String,
+        guest: Option<GuestSel>,
+    },
+    /// Remove a guest's backups on a storage that the retention rules do not keep.
+    PruneBackups {
+        vmid: u32,
+        storage: String,
+        node: String,
+        guest: Option<GuestSel>,
+    },
+    /// Restore a backup as a new guest with a clean identity.
+    RestoreBackup {
+        volid: String,
+        /// A node that reaches the backup's storage.
+        node: String,
+        target_node: String,
+        /// None: named by the convention.
+        new_name: Option<String>,
+        /// None: the next free address of the target node.
+        new_ip: Option<Ipv4Addr>,
+        /// None: generated.
+        new_mac: Option<MacAddr>,
+        #[serde(default)]
+        start: bool,
+        /// Take an LVM snapshot of the target node's root first.
+        #[serde(default)]
+        snapshot_target: bool,
+        /// The guest the backup is of, when it still exists.
+        guest: Option<GuestSel>,
+        /// The backup's guest type (`lxc`, `qemu`).
+        kind: GuestKind,
+    },
 }
 
 impl Action {
@@ -115,6 +214,15 @@ impl Action {
             Action::AssignStaticIp { .. } => ActionKind::AssignStaticIp,
             Action::DeleteGuest { guest } if guest.template => ActionKind::DeleteTemplate,
             Action::DeleteGuest { .. } => ActionKind::DeleteGuest,
+            Action::CreateLvmSnapshot { .. } => ActionKind::CreateLvmSnapshot,
+            Action::RestoreLvmSnapshot { .. } => ActionKind::RestoreLvmSnapshot,
+            Action::CleanupLvmSnapshots { .. } => ActionKind::CleanupSnapshots,
+            Action::GuardedHostUpgrade { .. } => ActionKind::HostUpgrade,
+            Action::CreateBackup { .. } => ActionKind::CreateBackup,
+            Action::VerifyBackup { .. } => ActionKind::VerifyBackup,
+            Action::SyncBackup { .. } => ActionKind::SyncBackup,
+            Action::PruneBackups { .. } => ActionKind::PruneBackups,
+            Action::RestoreBackup { .. } => ActionKind::RestoreBackup,
         }
     }
 
@@ -127,17 +235,52 @@ impl Action {
             | Action::AssignStaticIp { guest, .. }
             | Action::DeleteGuest { guest } => vec![guest],
             Action::CloneGuest { source, .. } | Action::Replicate { source, .. } => vec![source],
+            Action::CreateBackup { guest, .. } => vec![guest],
+            Action::VerifyBackup { guest, .. }
+            | Action::SyncBackup { guest, .. }
+            | Action::PruneBackups { guest, .. }
+            | Action::RestoreBackup { guest, .. } => guest.iter().collect(),
+            Action::CreateLvmSnapshot { .. }
+            | Action::RestoreLvmSnapshot { .. }
+            | Action::CleanupLvmSnapshots { .. }
+            | Action::GuardedHostUpgrade { .. } => Vec::new(),
         }
     }
 
     /// The node the action mostly works on (for per-node limits).
     pub fn node(&self) -> &str {
-        &self.guests()[0].node
+        match self {
+            Action::CreateLvmSnapshot { node, .. }
+            | Action::RestoreLvmSnapshot { node, .. }
+            | Action::GuardedHostUpgrade { node, .. }
+            | Action::VerifyBackup { node, .. }
+            | Action::SyncBackup { node, .. }
+            | Action::PruneBackups { node, .. } => node,
+            Action::RestoreBackup { target_node, .. } => target_node,
+            Action::CleanupLvmSnapshots { node } => node.as_deref().unwrap_or("all"),
+            other => other
+                .guests()
+                .first()
+                .map(|g| g.node.as_str())
+                .unwrap_or("all"),
+        }
     }
 
     /// A short id prefix (`repl-101-...`).
     pub fn id_prefix(&self) -> String {
-        let g = self.guests()[0];
+        let short = |n: &str| n.rsplit('-').next().unwrap_or(n).to_string();
+        let subject = match self.guests().first() {
+            Some(g) => g.vmid.to_string(),
+            None => match self {
+                Action::PruneBackups { vmid, .. } => vmid.to_string(),
+                Action::RestoreBackup { volid, .. }
+                | Action::VerifyBackup { volid, .. }
+                | Action::SyncBackup { volid, .. } => crate::backup::archive::parse(volid)
+                    .map(|a| a.vmid.to_string())
+                    .unwrap_or_else(|| "x".into()),
+                other => short(other.node()),
+            },
+        };
         let p = match self {
             Action::CreateGuestSnapshot { .. } => "snap",
             Action::RollbackGuestSnapshot { .. } => "rollback",
@@ -146,8 +289,17 @@ impl Action {
             Action::Replicate { .. } => "repl",
             Action::AssignStaticIp { .. } => "ip",
             Action::DeleteGuest { .. } => "delete",
+            Action::CreateLvmSnapshot { .. } => "lvsnap",
+            Action::RestoreLvmSnapshot { .. } => "lvmerge",
+            Action::CleanupLvmSnapshots { .. } => "lvclean",
+            Action::GuardedHostUpgrade { .. } => "upgrade",
+            Action::CreateBackup { .. } => "backup",
+            Action::VerifyBackup { .. } => "verify",
+            Action::SyncBackup { .. } => "sync",
+            Action::PruneBackups { .. } => "prune",
+            Action::RestoreBackup { .. } => "restore",
         };
-        format!("{p}-{}", g.vmid)
+        format!("{p}-{subject}")
     }
 
     /// One line for lists.
@@ -190,8 +342,76 @@ impl Action {
                 guest.name
             ),
             Action::DeleteGuest { guest } => format!("delete {}", guest.name),
+            Action::CreateLvmSnapshot {
+                node, volume, name, ..
+            } => format!(
+                "LVM snapshot of {} on {node}{}",
+                volume.as_deref().unwrap_or("the root volume"),
+                name.as_ref()
+                    .map(|n| format!(" as {n}"))
+                    .unwrap_or_default()
+            ),
+            Action::RestoreLvmSnapshot { node, volume, name } => {
+                format!("merge LVM snapshot {name} into {volume} on {node}")
+            }
+            Action::CleanupLvmSnapshots { node } => format!(
+                "remove expired LVM snapshots{}",
+                node.as_ref()
+                    .map(|n| format!(" on {n}"))
+                    .unwrap_or_default()
+            ),
+            Action::GuardedHostUpgrade { node, .. } => {
+                format!("upgrade {node} behind an LVM snapshot")
+            }
+            Action::CreateBackup {
+                guest,
+                storage,
+                mode,
+                ..
+            } => {
+                format!("back up {} to {storage} ({mode})", guest.name)
+            }
+            Action::VerifyBackup { volid, .. } => format!("verify {}", short_volid(volid)),
+            Action::SyncBackup {
+                volid,
+                to_node,
+                to_storage,
+                ..
+            } => {
+                format!("copy {} to {to_storage} on {to_node}", short_volid(volid))
+            }
+            Action::PruneBackups {
+                vmid,
+                storage,
+                guest,
+                ..
+            } => format!(
+                "prune backups of {} on {storage}",
+                guest
+                    .as_ref()
+                    .map(|g| g.name.clone())
+                    .unwrap_or_else(|| vmid.to_string())
+            ),
+            Action::RestoreBackup {
+                volid,
+                target_node,
+                new_name,
+                ..
+            } => format!(
+                "restore {} to {target_node}{}",
+                short_volid(volid),
+                new_name
+                    .as_ref()
+                    .map(|n| format!(" as {n}"))
+                    .unwrap_or_default()
+            ),
         }
     }
+}
+
+/// A volid's file name (`vzdump-lxc-105-....tar.zst`).
+pub fn short_volid(volid: &str) -> &str {
+    volid.rsplit(['/', ':']).next().unwrap_or(volid)
 }
 
 /// Where a proposal came from.

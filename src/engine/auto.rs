@@ -76,14 +76,7 @@ impl Engine {
                 continue;
             }
             let action = Action::Replicate {
-                source: GuestSel {
-                    vmid: g.vmid,
-                    name: g.name.clone(),
-                    node: g.node.clone(),
-                    kind: g.kind,
-                    tags: g.tags.clone(),
-                    template: g.template,
-                },
+                source: GuestSel::of(g),
                 targets: Targets::Nodes(missing),
                 start: false,
             };

@@ -57,6 +57,8 @@ pub struct Inner {
     pub owner: String,
     node_slots: Mutex<HashMap<String, Arc<Semaphore>>>,
     guest_locks: Mutex<HashMap<u32, Arc<tokio::sync::Mutex<()>>>>,
+    /// Host access (SSH, or the simulator's hosts in the demo).
+    hosts: Option<Arc<dyn crate::host::HostRunner>>,
 }
 
 /// The engine. Cheap to clone.
@@ -134,7 +136,32 @@ impl Engine {
                 owner,
                 node_slots: Mutex::new(HashMap::new()),
                 guest_locks: Mutex::new(HashMap::new()),
+                hosts: None,
             }),
+        }
+    }
+
+    /// Give the engine host access. Call right after `new`.
+    pub fn with_hosts(mut self, hosts: Arc<dyn crate::host::HostRunner>) -> Engine {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.hosts = Some(hosts),
+            None => tracing::error!("with_hosts called on a shared engine; host access not set"),
+        }
+        self
+    }
+
+    pub fn host_runner(&self) -> Option<&Arc<dyn crate::host::HostRunner>> {
+        self.inner.hosts.as_ref()
+    }
+
+    /// Host access to `node`, or why there is none.
+    pub fn hosts(&self, node: &str) -> Result<Arc<dyn crate::host::HostRunner>, EngineError> {
+        match &self.inner.hosts {
+            Some(h) if h.reaches(node) => Ok(h.clone()),
+            _ => Err(crate::host::HostError::NoAccess {
+                node: node.to_string(),
+            }
+            .into()),
         }
     }
 
@@ -259,7 +286,7 @@ impl Engine {
         reason: Option<String>,
         inventory: &Inventory,
     ) -> Result<ActionRecord, EngineError> {
-        let verdict = self.policy().evaluate(&action);
+        let verdict = self.policy().evaluate_for(&action, &actor);
         let id = new_id(&action);
         let kind = action.kind().name().to_string();
         let t = now();
@@ -304,6 +331,7 @@ impl Engine {
         } else {
             100
         };
+        let facts = self.gather(&action).await?;
         let inv = Arc::new(inventory.clone());
         let live = LiveAddresses::from_inventory(&inv);
         let actor_label = actor.label();
@@ -318,6 +346,7 @@ impl Engine {
                     next_vmid,
                     actor: &actor_label,
                     read_only,
+                    facts: &facts,
                 };
                 let plan = planner::plan(tx, &ctx, &action, &id)?;
                 let mut rec = base;
@@ -381,7 +410,7 @@ impl Engine {
                     return Err(EngineError::PlanChanged { id: id_s.clone(), now: rec.plan_hash.unwrap_or_default() });
                 }
                 let policy = Policy::new(&inner.config.policies, &inner.config.naming, inner.options.read_only);
-                let (next, rule) = match policy.evaluate(&rec.action) {
+                let (next, rule) = match policy.evaluate_for(&rec.action, &rec.proposed_by) {
                     Verdict::Reject { rule, reason } => {
                         // The refusal is kept (the write commits) and the reservations freed.
                         queue::transition(tx, &id_s, &[ActionState::Proposed], ActionState::Rejected, "policy", Some(&rule))?;
@@ -450,7 +479,9 @@ impl Engine {
         {
             return Err(EngineError::SameApprover(approver.who));
         }
-        if let Verdict::Reject { rule, reason } = self.policy().evaluate(&rec.action) {
+        if let Verdict::Reject { rule, reason } =
+            self.policy().evaluate_for(&rec.action, &rec.proposed_by)
+        {
             return Err(EngineError::Policy { rule, reason });
         }
         let id_s = id.to_string();

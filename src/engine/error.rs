@@ -35,6 +35,9 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("cancelled")]
     Cancelled,
+    /// A host command failed or the node could not be reached.
+    #[error("{0}")]
+    Host(String),
 }
 
 impl From<rusqlite::Error> for EngineError {

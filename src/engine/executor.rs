@@ -157,6 +157,9 @@ impl Engine {
                     Ok(n) => tracing::info!(expired = n, "dropped held proposals nobody confirmed"),
                     Err(e) => tracing::warn!(error = %e, "could not expire held proposals"),
                 }
+                if !once {
+                    self.scheduled_work().await;
+                }
             }
             while running.len() < self.options().max_parallel.max(1) {
                 match self.claim_one().await? {
@@ -199,6 +202,31 @@ impl Engine {
             Ok(())
         })
         .await
+    }
+}
+
+impl Engine {
+    /// Propose what the schedules ask for now (read the cluster only when one is due).
+    async fn scheduled_work(&self) {
+        let now = crate::store::now();
+        match self.due_schedules(now).await {
+            Ok(due) if due.is_empty() => {}
+            Ok(due) => {
+                tracing::info!(schedules = ?due, "scheduled work is due");
+                match crate::inventory::Inventory::refresh(self.client(), None, &Default::default())
+                    .await
+                {
+                    Ok((inv, _)) => match self.run_schedules(&inv, now).await {
+                        Ok(ids) => tracing::info!(queued = ids.len(), "scheduled work queued"),
+                        Err(e) => tracing::warn!(error = %e, "scheduled work failed"),
+                    },
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the cluster for scheduled work")
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the schedules"),
+        }
     }
 }
 

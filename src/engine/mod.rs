@@ -11,11 +11,15 @@ pub mod crash;
 pub mod error;
 pub mod events;
 pub mod executor;
+pub mod facts;
 pub mod journal;
 pub mod overview;
 pub mod plan;
+pub mod plan_backup;
+pub mod plan_host;
 pub mod planner;
 pub mod queue;
+pub mod schedule;
 pub mod workflows;
 
 pub use self::core::{Engine, EngineOptions, StatusReport, TargetResult};

@@ -90,6 +90,32 @@ pub struct Plan {
     /// Taken before the change, when policy asks for one.
     pub safety_snapshot: Option<String>,
     pub notes: Vec<String>,
+    /// Values the workflow runs with exactly as shown (sizes, commands,
+    /// volumes); absent from older plans, so their hashes do not change.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub params: std::collections::BTreeMap<String, String>,
+}
+
+impl Plan {
+    /// A value the planner fixed.
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.params.get(key).map(String::as_str)
+    }
+}
+
+impl Plan {
+    /// An empty plan for a summary (steps and details are added after).
+    pub fn new(summary: impl Into<String>) -> Plan {
+        Plan {
+            summary: summary.into(),
+            steps: Vec::new(),
+            targets: Vec::new(),
+            snapshot: None,
+            safety_snapshot: None,
+            notes: Vec::new(),
+            params: Default::default(),
+        }
+    }
 }
 
 impl Plan {
@@ -144,6 +170,9 @@ impl Plan {
         for n in &self.notes {
             out.push_str(&format!("  note: {n}\n"));
         }
+        for (k, v) in &self.params {
+            out.push_str(&format!("  {k}: {v}\n"));
+        }
         out
     }
 }
@@ -188,6 +217,7 @@ mod tests {
             snapshot: None,
             safety_snapshot: None,
             notes: vec![],
+            params: Default::default(),
         };
         assert_eq!(p.hash(), p.clone().hash());
         assert_eq!(p.hash().len(), 64);

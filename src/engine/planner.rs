@@ -28,6 +28,16 @@ pub struct PlanContext<'a> {
     pub next_vmid: u32,
     pub actor: &'a str,
     pub read_only: bool,
+    /// LVs and backup listings read for this plan.
+    pub facts: &'a super::facts::PlanFacts,
+}
+
+/// What a new guest's identity must be, where the requester said so.
+#[derive(Debug, Clone, Default)]
+pub struct Wish {
+    pub name: Option<String>,
+    pub ip: Option<Ipv4Addr>,
+    pub mac: Option<crate::macaddr::MacAddr>,
 }
 
 fn plan_err(msg: impl Into<String>) -> EngineError {
@@ -35,14 +45,14 @@ fn plan_err(msg: impl Into<String>) -> EngineError {
 }
 
 impl PlanContext<'_> {
-    fn guest(&self, g: &GuestSel) -> Result<&GuestInfo, EngineError> {
+    pub(crate) fn guest(&self, g: &GuestSel) -> Result<&GuestInfo, EngineError> {
         self.inventory
             .guest(g.vmid)
             .ok_or_else(|| plan_err(format!("{g} is not in the cluster any more")))
     }
 
     /// Proxmox name of a node given in either form.
-    fn pve_node(&self, node: &str) -> Result<String, EngineError> {
+    pub(crate) fn pve_node(&self, node: &str) -> Result<String, EngineError> {
         if let Some(n) = self.config.naming.node(node) {
             return Ok(n.pve_name.clone());
         }
@@ -120,7 +130,7 @@ impl PlanContext<'_> {
 
     /// Reserve name, VMID, address and MAC for a new guest on `node`.
     #[allow(clippy::too_many_arguments)]
-    fn new_identity(
+    pub(crate) fn new_identity(
         &self,
         tx: &Transaction<'_>,
         action_id: &str,
@@ -131,6 +141,33 @@ impl PlanContext<'_> {
         strategy: Option<Strategy>,
         storage: Option<String>,
     ) -> Result<TargetPlan, EngineError> {
+        self.new_identity_as(
+            tx,
+            action_id,
+            node,
+            role,
+            kind,
+            prefer,
+            strategy,
+            storage,
+            &Wish::default(),
+        )
+    }
+
+    /// `new_identity`, keeping what the requester chose (name, address, MAC).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new_identity_as(
+        &self,
+        tx: &Transaction<'_>,
+        action_id: &str,
+        node: &str,
+        role: &str,
+        kind: GuestKind,
+        prefer: Option<(Ipv4Addr, ipnet::Ipv4Net)>,
+        strategy: Option<Strategy>,
+        storage: Option<String>,
+        wish: &Wish,
+    ) -> Result<TargetPlan, EngineError> {
         let conv = Convention::new(&self.config.naming);
         let names: Vec<String> = self
             .inventory
@@ -138,18 +175,18 @@ impl PlanContext<'_> {
             .iter()
             .map(|g| g.name.clone())
             .collect();
-        let n = reserve_name(
-            tx,
-            self.cluster,
-            &conv,
-            &NameRequest {
-                node,
-                role,
-                action_id: Some(action_id),
-                by: self.actor,
-            },
-            &names,
-        )?;
+        let req = NameRequest {
+            node,
+            role,
+            action_id: Some(action_id),
+            by: self.actor,
+        };
+        let n = match &wish.name {
+            Some(name) => {
+                crate::naming::reserve::reserve_exact(tx, self.cluster, &conv, &req, name, &names)?
+            }
+            None => reserve_name(tx, self.cluster, &conv, &req, &names)?,
+        };
         let held: Option<u32> = tx.query_row(
             "SELECT vmid FROM name_reservations WHERE id = ?1",
             [n.id],
@@ -172,6 +209,10 @@ impl PlanContext<'_> {
         req.name = Some(&n.name);
         req.hostname = Some(&n.hostname);
         req.prefer = prefer;
+        req.ip = wish.ip;
+        if let Some(m) = wish.mac {
+            req.mac = MacWanted::Given(m);
+        }
         req.action_id = Some(action_id);
         req.state = AllocState::Reserved;
         let a = ipam.reserve(tx, &req, self.live)?;
@@ -207,7 +248,7 @@ impl PlanContext<'_> {
         Some((ip, subnet.subnet))
     }
 
-    fn role(&self, src: &GuestInfo, given: Option<&str>) -> Result<String, EngineError> {
+    pub(crate) fn role(&self, src: &GuestInfo, given: Option<&str>) -> Result<String, EngineError> {
         if let Some(r) = given {
             return Ok(r.to_string());
         }
@@ -623,6 +664,19 @@ pub fn plan(
                 name_reservation: None,
             });
         }
+        Action::CreateLvmSnapshot { .. }
+        | Action::RestoreLvmSnapshot { .. }
+        | Action::CleanupLvmSnapshots { .. }
+        | Action::GuardedHostUpgrade { .. } => {
+            return super::plan_host::plan(tx, ctx, action, action_id);
+        }
+        Action::CreateBackup { .. }
+        | Action::VerifyBackup { .. }
+        | Action::SyncBackup { .. }
+        | Action::PruneBackups { .. }
+        | Action::RestoreBackup { .. } => {
+            return super::plan_backup::plan(tx, ctx, action, action_id);
+        }
         Action::DeleteGuest { guest } => {
             let g = ctx.guest(guest)?;
             steps.add(
@@ -651,6 +705,7 @@ pub fn plan(
         snapshot,
         safety_snapshot: safety,
         notes,
+        params: Default::default(),
     })
 }
 

@@ -24,6 +24,8 @@ pub enum NameError {
     Render(#[from] RenderError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the name {0} is taken by {1}")]
+    Taken(String, String),
 }
 
 impl From<rusqlite::Error> for NameError {
@@ -51,6 +53,17 @@ pub struct NameRequest<'a> {
     pub by: &'a str,
 }
 
+fn reservation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NameReservation> {
+    Ok(NameReservation {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        hostname: r.get(2)?,
+        role: r.get(3)?,
+        seq: r.get(4)?,
+        node: r.get(5)?,
+    })
+}
+
 /// Reserve the next name of `role` for a guest on `node`. `live` are the names
 /// of every guest in the cluster now. A reservation already held by
 /// `action_id` for this node is returned again (a re-run gets the same name).
@@ -73,16 +86,7 @@ pub fn reserve_name(
                 "SELECT id, name, hostname, role, seq, node FROM name_reservations
                  WHERE cluster = ?1 AND action_id = ?2 AND node = ?3 AND role = ?4 AND state = 'reserved'",
                 params![cluster, action, node, role],
-                |r| {
-                    Ok(NameReservation {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        hostname: r.get(2)?,
-                        role: r.get(3)?,
-                        seq: r.get(4)?,
-                        node: r.get(5)?,
-                    })
-                },
+                reservation_row,
             )
             .optional()?
     {
@@ -105,6 +109,63 @@ pub fn reserve_name(
         role: role.to_string(),
         seq,
         node: node.to_string(),
+    })
+}
+
+/// Reserve exactly `name` (the requester chose it). Taken names are refused;
+/// a name outside the convention is allowed (the requester's choice) and
+/// keeps the request's role with sequence 0.
+pub fn reserve_exact(
+    tx: &Transaction<'_>,
+    cluster: &str,
+    conv: &Convention,
+    req: &NameRequest<'_>,
+    name: &str,
+    live: &[String],
+) -> Result<NameReservation, NameError> {
+    if let Some(action) = req.action_id
+        && let Some(existing) = tx
+            .query_row(
+                "SELECT id, name, hostname, role, seq, node FROM name_reservations
+                 WHERE cluster = ?1 AND action_id = ?2 AND node = ?3 AND name = ?4 AND state = 'reserved'",
+                params![cluster, action, req.node, name],
+                reservation_row,
+            )
+            .optional()?
+    {
+        return Ok(existing);
+    }
+    if live.iter().any(|n| n == name) {
+        return Err(NameError::Taken(
+            name.into(),
+            "a guest in the cluster".into(),
+        ));
+    }
+    if reserved_names(tx, cluster)?.iter().any(|n| n == name) {
+        return Err(NameError::Taken(name.into(), "another running plan".into()));
+    }
+    let (role, seq) = match conv.check(name).parts() {
+        Some(p) => (p.role.clone(), p.seq),
+        None => (req.role.to_string(), 0),
+    };
+    let hostname = if seq > 0 {
+        conv.hostname(req.node, &role, seq)
+            .unwrap_or_else(|_| name.to_string())
+    } else {
+        name.to_string()
+    };
+    tx.execute(
+        "INSERT INTO name_reservations (cluster, name, role, seq, node, hostname, state, reserved_at, reserved_by, action_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'reserved', ?7, ?8, ?9)",
+        params![cluster, name, role, seq, req.node, hostname, now(), req.by, req.action_id],
+    )?;
+    Ok(NameReservation {
+        id: tx.last_insert_rowid(),
+        name: name.to_string(),
+        hostname,
+        role,
+        seq,
+        node: req.node.to_string(),
     })
 }
 

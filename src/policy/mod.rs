@@ -83,6 +83,27 @@ impl<'a> Policy<'a> {
             })
     }
 
+    /// `evaluate` for a proposer: a schedule's actions listed in
+    /// `scheduled_without_approval` skip the approval queue (rejections stay).
+    pub fn evaluate_for(&self, action: &Action, proposer: &crate::engine::Actor) -> Verdict {
+        let v = self.evaluate(action);
+        let scheduled = proposer.via == crate::engine::Via::Policy
+            && proposer.who.starts_with("policy:schedule:");
+        match v {
+            Verdict::NeedsApproval { .. }
+                if scheduled
+                    && self
+                        .policies
+                        .ops
+                        .scheduled_without_approval
+                        .contains(&action.kind()) =>
+            {
+                Verdict::Allow
+            }
+            other => other,
+        }
+    }
+
     pub fn evaluate(&self, action: &Action) -> Verdict {
         let kind = action.kind();
         if self.read_only {

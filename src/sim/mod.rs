@@ -8,6 +8,7 @@ mod auth;
 mod cert;
 pub mod error;
 pub mod faults;
+pub mod host;
 mod metrics;
 pub mod model;
 pub mod rng;

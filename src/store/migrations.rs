@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("initial", include_str!("sql/0001_initial.sql")),
     ("identity", include_str!("sql/0002_identity.sql")),
     ("engine", include_str!("sql/0003_engine.sql")),
+    ("schedules", include_str!("sql/0004_schedules.sql")),
 ];
 
 /// The version this build writes.

@@ -50,12 +50,7 @@ pub fn initial_state(engine: &Engine, options: &ConsoleOptions) -> State {
         badge: options.banner.clone(),
         user: Actor::local(Via::Tui).label(),
         refresh_secs: options.refresh.as_secs().max(1),
-        host_access: engine
-            .config()
-            .clusters
-            .iter()
-            .find(|c| c.name == engine.cluster())
-            .is_some_and(|c| c.ssh.is_some()),
+        host_access: engine.host_runner().is_some(),
         ..World::default()
     };
     let config = Arc::new(engine.config().clone());

@@ -44,6 +44,12 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("snapshot", ":snapshot GUEST [NAME]"),
     ("rollback", ":rollback GUEST SNAPSHOT"),
     ("assign-ip", ":assign-ip GUEST [IP]"),
+    ("backup", ":backup GUEST [STORAGE]"),
+    ("verify", ":verify ARCHIVE"),
+    ("restore", ":restore ARCHIVE NODE"),
+    ("lvm-snapshot", ":lvm-snapshot NODE [VG/LV]"),
+    ("lvm-cleanup", ":lvm-cleanup [NODE]"),
+    ("upgrade", ":upgrade NODE"),
     ("approve", ":approve ID"),
     ("reject", ":reject ID REASON..."),
     ("cancel", ":cancel ID"),
@@ -138,6 +144,84 @@ pub fn parse(s: &State, line: &str) -> Result<Command, String> {
                 hostname: None,
             })
         }
+        "backup" => {
+            let g = guest(s, arg(1), "backup")?;
+            let storage = match arg(2) {
+                Some(st) => st.to_string(),
+                None => s
+                    .world
+                    .inv()
+                    .storages
+                    .iter()
+                    .find(|st| st.node == g.node && st.content.iter().any(|c| c == "backup"))
+                    .map(|st| st.storage.clone())
+                    .ok_or_else(|| format!("{} has no backup storage", g.node))?,
+            };
+            Command::Propose(Action::CreateBackup {
+                guest: g,
+                storage,
+                mode: "snapshot".into(),
+                compress: "zstd".into(),
+                notes: None,
+                verify: true,
+                sync: false,
+                prune: false,
+            })
+        }
+        "verify" | "restore" => {
+            let which = arg(1).ok_or_else(|| usage(first))?;
+            let b = s
+                .world
+                .backups
+                .data
+                .iter()
+                .find(|b| b.content.volid == which || b.file() == which)
+                .ok_or_else(|| format!("no archive {which} (see the Backups pane)"))?;
+            let g = b
+                .content
+                .vmid
+                .and_then(|v| s.world.inv().guest(v))
+                .map(super::intents::sel);
+            if *first == "verify" {
+                Command::Propose(Action::VerifyBackup {
+                    volid: b.content.volid.clone(),
+                    node: b.node.clone(),
+                    guest: g,
+                })
+            } else {
+                let to = arg(2).ok_or_else(|| usage("restore"))?;
+                let a = crate::backup::archive::parse(&b.content.volid)
+                    .ok_or_else(|| format!("{which} is not a vzdump archive"))?;
+                let kind = crate::pve::GuestKind::parse(&a.guest_type)
+                    .ok_or_else(|| format!("cannot restore a {} backup", a.guest_type))?;
+                Command::Propose(Action::RestoreBackup {
+                    volid: b.content.volid.clone(),
+                    node: b.node.clone(),
+                    target_node: to.to_string(),
+                    new_name: None,
+                    new_ip: None,
+                    new_mac: None,
+                    start: false,
+                    snapshot_target: false,
+                    guest: g,
+                    kind,
+                })
+            }
+        }
+        "lvm-snapshot" => Command::Propose(Action::CreateLvmSnapshot {
+            node: arg(1).ok_or_else(|| usage("lvm-snapshot"))?.to_string(),
+            volume: arg(2).map(str::to_string),
+            name: None,
+            size: None,
+            description: None,
+        }),
+        "lvm-cleanup" => Command::Propose(Action::CleanupLvmSnapshots {
+            node: arg(1).map(str::to_string),
+        }),
+        "upgrade" => Command::Propose(Action::GuardedHostUpgrade {
+            node: arg(1).ok_or_else(|| usage("upgrade"))?.to_string(),
+            command: None,
+        }),
         "approve" => Command::Approve(arg(1).ok_or_else(|| usage("approve"))?.to_string()),
         "reject" => {
             let id = arg(1).ok_or_else(|| usage("reject"))?.to_string();
@@ -198,7 +282,18 @@ pub fn complete(s: &State, line: &str) -> Vec<String> {
     };
     let candidates: Vec<String> = match (index, words.first().copied()) {
         (0, _) => COMMANDS.iter().map(|(w, _)| w.to_string()).collect(),
-        (1, Some("replicate" | "clone" | "snapshot" | "rollback" | "assign-ip")) => guests(),
+        (1, Some("replicate" | "clone" | "snapshot" | "rollback" | "assign-ip" | "backup")) => {
+            guests()
+        }
+        (1, Some("lvm-snapshot" | "lvm-cleanup" | "upgrade")) => nodes(),
+        (1, Some("verify" | "restore")) => s
+            .world
+            .backups
+            .data
+            .iter()
+            .map(|b| b.file().to_string())
+            .collect(),
+        (2, Some("restore")) => nodes(),
         (1, Some("ip")) => {
             let mut v: Vec<String> = s.config.naming.subnets.keys().cloned().collect();
             v.extend(nodes());

@@ -212,6 +212,16 @@ async fn read_snapshots(engine: &Engine, tx: &mpsc::UnboundedSender<Msg>, inv: &
         let _ = tx.send(Msg::Snapshots(Err(first), now()));
         return;
     }
+    // LVM snapshots of every node proxdeck reaches over SSH.
+    let mut lvm_lists = Vec::new();
+    if let Some(h) = engine.host_runner() {
+        for n in online.iter().filter(|n| h.reaches(n)) {
+            match engine.lvs(n).await {
+                Ok(l) => lvm_lists.push((n.to_string(), l)),
+                Err(e) => tracing::debug!(node = n, error = %e, "lvs failed"),
+            }
+        }
+    }
     let for_db: Vec<(u32, String, Vec<_>)> = lists
         .iter()
         .map(|(v, (n, l))| (*v, n.clone(), l.clone()))
@@ -220,6 +230,9 @@ async fn read_snapshots(engine: &Engine, tx: &mpsc::UnboundedSender<Msg>, inv: &
         .write(move |tx, inner| {
             for (vmid, node, list) in &for_db {
                 catalog::sync_guest(tx, &inner.cluster, node, *vmid, list)?;
+            }
+            for (node, lvs) in &lvm_lists {
+                crate::lvm::catalog::sync_node(tx, &inner.cluster, node, lvs)?;
             }
             Ok(catalog::present(tx, &inner.cluster)?)
         })
@@ -324,6 +337,23 @@ async fn read_backups(engine: &Engine, tx: &mpsc::UnboundedSender<Msg>, inv: &In
         })
         .await
         .unwrap_or_default();
+    // What the retention rules would keep now, per guest and storage.
+    let keep = engine.config().policies.ops.backup_retention;
+    let mut classes = HashMap::new();
+    for (_, storage, _, content) in &listings {
+        let mut vmids: Vec<u32> = content.iter().filter_map(|c| c.vmid).collect();
+        vmids.sort_unstable();
+        vmids.dedup();
+        for v in vmids {
+            for (c, m) in crate::engine::plan_backup::prune_marks(content, v, &keep) {
+                let label = match m {
+                    crate::backup::prune::Mark::Remove => "next prune".to_string(),
+                    other => other.label(),
+                };
+                classes.insert((storage.clone(), c.volid.clone()), label);
+            }
+        }
+    }
     let mut items = Vec::new();
     for (node, storage, shared, content) in listings {
         for c in content {
@@ -332,7 +362,7 @@ async fn read_backups(engine: &Engine, tx: &mpsc::UnboundedSender<Msg>, inv: &In
                 verification: k.map(|k| k.verify_state.clone()),
                 verification_error: k.and_then(|k| k.verify_message.clone()),
                 mode: k.and_then(|k| k.mode.clone()),
-                kept_by: k.and_then(|k| k.retention_class.clone()),
+                kept_by: classes.get(&(storage.clone(), c.volid.clone())).cloned(),
                 content: c,
                 storage: storage.clone(),
                 node: node.clone(),

@@ -16,11 +16,33 @@ use crate::pve::GuestKind;
 /// What a form is for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FormPurpose {
-    Snapshot { guest: GuestSel },
-    Replicate { guest: GuestSel },
-    Clone { guest: GuestSel },
-    AssignIp { guest: GuestSel },
-    Reject { id: String },
+    Snapshot {
+        guest: GuestSel,
+    },
+    Replicate {
+        guest: GuestSel,
+    },
+    Clone {
+        guest: GuestSel,
+    },
+    AssignIp {
+        guest: GuestSel,
+    },
+    Reject {
+        id: String,
+    },
+    Backup {
+        guest: GuestSel,
+    },
+    LvmSnapshot {
+        node: String,
+    },
+    Restore {
+        volid: String,
+        node: String,
+        kind: crate::pve::GuestKind,
+        guest: Option<GuestSel>,
+    },
 }
 
 /// How a field's value is checked while it is typed.
@@ -42,6 +64,14 @@ pub enum Rule {
     Hostname,
     /// Empty or a role word the convention accepts.
     Role,
+    /// Empty or a name no guest has.
+    NewGuestName,
+    /// Empty or any IPv4 address (the plan checks it against the chosen node).
+    AnyIpv4,
+    /// Empty or `20%` / `8G`.
+    LvmSize,
+    /// Empty or a name LVM accepts.
+    LvmName,
 }
 
 #[derive(Debug, Clone)]
@@ -203,6 +233,37 @@ pub fn validate(rule: &Rule, value: &str, world: &World, config: &Config) -> Res
                 Ok(())
             } else {
                 Err("a hostname is letters, digits and '-', at most 63, not starting or ending with '-'".into())
+            }
+        }
+        Rule::NewGuestName => {
+            if value.is_empty() {
+                Ok(())
+            } else if !crate::config::naming::is_dns_label(value) {
+                Err("a guest name is letters, digits and '-'".into())
+            } else if let Some(g) = world.inv().guests.iter().find(|g| g.name == value) {
+                Err(format!("{} ({}) has that name", g.name, g.vmid))
+            } else {
+                Ok(())
+            }
+        }
+        Rule::AnyIpv4 => match value {
+            "" => Ok(()),
+            v => v
+                .parse::<Ipv4Addr>()
+                .map(|_| ())
+                .map_err(|_| format!("'{v}' is not an IPv4 address")),
+        },
+        Rule::LvmSize => match value {
+            "" => Ok(()),
+            v => crate::lvm::SnapshotSize::parse(v)
+                .map(|_| ())
+                .ok_or_else(|| "a percentage of the origin (20%) or a size (8G, 512M)".into()),
+        },
+        Rule::LvmName => {
+            if value.is_empty() || crate::lvm::ops::valid_name(value) {
+                Ok(())
+            } else {
+                Err("letters, digits, + _ . -; not starting with '-' or 'snapshot'".into())
             }
         }
         Rule::Role => {

@@ -14,14 +14,7 @@ use crate::naming::Convention;
 use crate::pve::GuestKind;
 
 pub fn sel(g: &GuestInfo) -> GuestSel {
-    GuestSel {
-        vmid: g.vmid,
-        name: g.name.clone(),
-        node: g.node.clone(),
-        kind: g.kind,
-        tags: g.tags.clone(),
-        template: g.template,
-    }
+    GuestSel::of(g)
 }
 
 /// The guest the selection is about, in panes where rows are guests or theirs.
@@ -70,7 +63,226 @@ fn node_choices(s: &State, except: Option<&str>) -> Vec<(String, String)> {
     out
 }
 
+/// The node a selected row is (Resources) or belongs to (an LVM snapshot row).
+pub fn selected_node(s: &State) -> Option<String> {
+    let key = s.selected(s.pane)?;
+    match s.pane {
+        PaneId::Resources => key.strip_prefix("node:").map(str::to_string),
+        PaneId::Snapshots => key
+            .strip_prefix("lvm:")
+            .and_then(|r| r.split(':').next())
+            .map(str::to_string),
+        _ => None,
+    }
+}
+
+pub fn lvm_snapshot_form(s: &mut State, node: &str) -> Form {
+    let ops = &s.config.policies.ops.lvm;
+    let fields = vec![
+        Field::text(
+            "volume",
+            &ops.default_volume,
+            Rule::Required,
+            "VG/LV of the node",
+        ),
+        Field::text(
+            "name",
+            "",
+            Rule::LvmName,
+            &format!("empty: {}", ops.name_pattern),
+        ),
+        Field::text(
+            "size",
+            "",
+            Rule::LvmSize,
+            &format!("empty: {} of the origin", ops.snapshot_size),
+        ),
+        Field::text("description", "", Rule::Any, "why (kept in the catalog)"),
+    ];
+    Form::new(
+        format!("LVM snapshot on {node}"),
+        FormPurpose::LvmSnapshot {
+            node: node.to_string(),
+        },
+        fields,
+    )
+}
+
+pub fn backup_form(s: &mut State) -> Option<Form> {
+    let g = need_guest(s, "back up")?;
+    let storages: Vec<(String, String)> = s
+        .world
+        .inv()
+        .storages
+        .iter()
+        .filter(|st| st.node == g.node && st.content.iter().any(|c| c == "backup"))
+        .map(|st| {
+            (
+                st.storage.clone(),
+                format!("{}{}", st.storage, if st.shared { " (shared)" } else { "" }),
+            )
+        })
+        .collect();
+    if storages.is_empty() {
+        s.say(
+            format!("{} has no storage that takes backups", g.node),
+            Role::Warn,
+        );
+        return None;
+    }
+    let opts = |v: &[&str]| {
+        v.iter()
+            .map(|x| (x.to_string(), x.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let mut fields = vec![
+        Field::choice("storage", storages, "←/→ where the archive goes"),
+        Field::choice(
+            "mode",
+            opts(&["snapshot", "suspend", "stop"]),
+            "snapshot: live; suspend: paused; stop: shut down",
+        ),
+        Field::choice(
+            "compress",
+            opts(&["zstd", "gzip", "lzo", "0"]),
+            "compression",
+        ),
+        Field::toggle("verify", true, "check the archive afterwards"),
+        Field::toggle("prune", false, "apply retention afterwards"),
+    ];
+    if s.config.policies.ops.backup_sync.is_some() {
+        fields.push(Field::toggle(
+            "sync",
+            false,
+            "copy to the secondary storage afterwards",
+        ));
+    }
+    Some(Form::new(
+        format!("Back up {}", g.name),
+        FormPurpose::Backup { guest: sel(&g) },
+        fields,
+    ))
+}
+
+/// The archive a Backups row stands for: (volid, node, storage, vmid).
+pub fn selected_backup(s: &State) -> Option<crate::tui::world::BackupItem> {
+    let key = s.selected(PaneId::Backups)?;
+    let file = key.strip_prefix("backup:")?;
+    s.world
+        .backups
+        .data
+        .iter()
+        .find(|b| b.file() == file)
+        .cloned()
+}
+
+pub fn restore_form(s: &mut State) -> Option<Form> {
+    let Some(b) = selected_backup(s) else {
+        s.say("select a backup to restore", Role::Warn);
+        return None;
+    };
+    let a = crate::backup::archive::parse(&b.content.volid)?;
+    let kind = GuestKind::parse(&a.guest_type)?;
+    let guest = b.content.vmid.and_then(|v| s.world.inv().guest(v)).map(sel);
+    let fields = vec![
+        Field::choice(
+            "to node",
+            node_choices(s, None),
+            "←/→ the node the new guest goes to",
+        ),
+        Field::text(
+            "name",
+            "",
+            Rule::NewGuestName,
+            "empty: the next name of the convention",
+        ),
+        Field::text(
+            "ip",
+            "",
+            Rule::AnyIpv4,
+            "empty: the next free address of the node",
+        ),
+        Field::toggle("start", false, "start it when done"),
+        Field::toggle(
+            "snapshot node",
+            false,
+            "LVM snapshot of the target node's root first",
+        ),
+    ];
+    Some(Form::new(
+        format!("Restore {}", b.file()),
+        FormPurpose::Restore {
+            volid: b.content.volid.clone(),
+            node: b.node.clone(),
+            kind,
+            guest,
+        },
+        fields,
+    ))
+}
+
+/// Verify, sync or prune the selected archive.
+pub fn backup_action(s: &mut State, what: &str) -> Option<Effect> {
+    let Some(b) = selected_backup(s) else {
+        s.say(format!("select a backup to {what}"), Role::Warn);
+        return None;
+    };
+    let guest = b.content.vmid.and_then(|v| s.world.inv().guest(v)).map(sel);
+    let action = match what {
+        "verify" => Action::VerifyBackup {
+            volid: b.content.volid.clone(),
+            node: b.node.clone(),
+            guest,
+        },
+        "sync" => {
+            let Some(t) = s.config.policies.ops.backup_sync.clone() else {
+                s.say(
+                    "no secondary storage: set backup_sync in action-policies.yml",
+                    Role::Warn,
+                );
+                return None;
+            };
+            Action::SyncBackup {
+                volid: b.content.volid.clone(),
+                node: b.node.clone(),
+                to_node: t.node,
+                to_storage: t.storage,
+                guest,
+            }
+        }
+        _ => Action::PruneBackups {
+            vmid: b.content.vmid?,
+            storage: b.storage.clone(),
+            node: b.node.clone(),
+            guest,
+        },
+    };
+    Some(Effect::Propose {
+        action,
+        reason: None,
+    })
+}
+
+pub fn upgrade(s: &mut State) -> Option<Effect> {
+    let Some(node) = selected_node(s) else {
+        s.say("select a node to upgrade", Role::Warn);
+        return None;
+    };
+    Some(Effect::Propose {
+        action: Action::GuardedHostUpgrade {
+            node,
+            command: None,
+        },
+        reason: None,
+    })
+}
+
 pub fn snapshot_form(s: &mut State) -> Option<Form> {
+    if selected_guest(s).is_none()
+        && let Some(node) = selected_node(s)
+    {
+        return Some(lvm_snapshot_form(s, &node));
+    }
     let g = need_guest(s, "snapshot")?;
     let mut fields = vec![
         Field::text(
@@ -202,6 +414,40 @@ pub fn submit_form(form: &Form) -> Effect {
             role: opt("role"),
             start: on("start"),
         },
+        FormPurpose::Backup { guest } => Action::CreateBackup {
+            guest: guest.clone(),
+            storage: v("storage"),
+            mode: v("mode"),
+            compress: v("compress"),
+            notes: None,
+            verify: on("verify"),
+            sync: on("sync"),
+            prune: on("prune"),
+        },
+        FormPurpose::LvmSnapshot { node } => Action::CreateLvmSnapshot {
+            node: node.clone(),
+            volume: opt("volume"),
+            name: opt("name"),
+            size: opt("size"),
+            description: opt("description"),
+        },
+        FormPurpose::Restore {
+            volid,
+            node,
+            kind,
+            guest,
+        } => Action::RestoreBackup {
+            volid: volid.clone(),
+            node: node.clone(),
+            target_node: v("to node"),
+            new_name: opt("name"),
+            new_ip: opt("ip").and_then(|i| i.parse().ok()),
+            new_mac: None,
+            start: on("start"),
+            snapshot_target: on("snapshot node"),
+            guest: guest.clone(),
+            kind: *kind,
+        },
         FormPurpose::AssignIp { guest } => Action::AssignStaticIp {
             guest: guest.clone(),
             ip: opt("ip").and_then(|i| i.parse().ok()),
@@ -215,9 +461,22 @@ pub fn submit_form(form: &Form) -> Effect {
     }
 }
 
-/// Roll back to the selected snapshot (Snapshots pane).
+/// Roll back to the selected snapshot (Snapshots pane); an LVM snapshot is merged back.
 pub fn rollback(s: &mut State) -> Option<Effect> {
     let key = s.selected(PaneId::Snapshots)?.to_string();
+    if let Some(rest) = key.strip_prefix("lvm:") {
+        // lvm:NODE:VG/LV/NAME
+        let (node, path) = rest.split_once(':')?;
+        let (volume, name) = path.rsplit_once('/')?;
+        return Some(Effect::Propose {
+            action: Action::RestoreLvmSnapshot {
+                node: node.to_string(),
+                volume: volume.to_string(),
+                name: name.to_string(),
+            },
+            reason: None,
+        });
+    }
     let Some((vmid, name)) = snapshots::parse_snap_key(&key) else {
         s.say("select a snapshot to roll back to", Role::Warn);
         return None;

@@ -40,6 +40,12 @@ pub enum Cmd {
     Reject,
     CancelAction,
     NextSubnet,
+    Backup,
+    Verify,
+    Restore,
+    Sync,
+    Prune,
+    Upgrade,
 }
 
 /// Where a binding applies.
@@ -78,6 +84,12 @@ impl Cmd {
             Cmd::NextSubnet,
             Cmd::Snapshot,
             Cmd::Rollback,
+            Cmd::Backup,
+            Cmd::Verify,
+            Cmd::Restore,
+            Cmd::Sync,
+            Cmd::Prune,
+            Cmd::Upgrade,
             Cmd::Replicate,
             Cmd::CloneGuest,
             Cmd::AssignIp,
@@ -123,6 +135,12 @@ impl Cmd {
                 Cmd::Reject => "reject",
                 Cmd::CancelAction => "cancel-action",
                 Cmd::NextSubnet => "next-subnet",
+                Cmd::Backup => "backup",
+                Cmd::Verify => "verify",
+                Cmd::Restore => "restore",
+                Cmd::Sync => "sync",
+                Cmd::Prune => "prune",
+                Cmd::Upgrade => "upgrade",
                 Cmd::GoPane(_) => "",
             }
             .to_string(),
@@ -158,8 +176,14 @@ impl Cmd {
             Cmd::Open => "details, task log".into(),
             Cmd::SortNext => "sort by the next column".into(),
             Cmd::SortReverse => "reverse the sort".into(),
-            Cmd::Snapshot => "snapshot the guest…".into(),
-            Cmd::Rollback => "roll back to the snapshot".into(),
+            Cmd::Snapshot => "snapshot the guest… (a node: LVM snapshot…)".into(),
+            Cmd::Rollback => "roll back to the snapshot (LVM: merge it back)".into(),
+            Cmd::Backup => "back up the guest…".into(),
+            Cmd::Verify => "verify the archive".into(),
+            Cmd::Restore => "restore as a new guest to a node…".into(),
+            Cmd::Sync => "copy to the secondary storage".into(),
+            Cmd::Prune => "prune the guest's backups by retention".into(),
+            Cmd::Upgrade => "upgrade the node behind an LVM snapshot".into(),
             Cmd::Replicate => "replicate to all nodes / to a node…".into(),
             Cmd::CloneGuest => "clone to a node…".into(),
             Cmd::AssignIp => "assign a static IP…".into(),
@@ -177,6 +201,12 @@ impl Cmd {
             self,
             Cmd::Snapshot
                 | Cmd::Rollback
+                | Cmd::Backup
+                | Cmd::Verify
+                | Cmd::Restore
+                | Cmd::Sync
+                | Cmd::Prune
+                | Cmd::Upgrade
                 | Cmd::Replicate
                 | Cmd::CloneGuest
                 | Cmd::AssignIp
@@ -242,6 +272,12 @@ impl Default for Keymap {
             (vec![k('s')], Cmd::Snapshot, panes(&[Resources, Snapshots])),
             (vec![k('r')], Cmd::Rollback, panes(&[Snapshots])),
             (vec![k('r')], Cmd::Replicate, panes(&[Resources])),
+            (vec![k('b')], Cmd::Backup, panes(&[Resources])),
+            (vec![k('U')], Cmd::Upgrade, panes(&[Resources])),
+            (vec![k('v')], Cmd::Verify, panes(&[Backups])),
+            (vec![k('R')], Cmd::Restore, panes(&[Backups])),
+            (vec![k('y')], Cmd::Sync, panes(&[Backups])),
+            (vec![k('p')], Cmd::Prune, panes(&[Backups])),
             (vec![k('c')], Cmd::CloneGuest, panes(&[Resources])),
             (vec![k('i')], Cmd::AssignIp, panes(&[Resources, IpMap])),
             (vec![k('D')], Cmd::DeleteGuest, panes(&[Resources])),

@@ -126,6 +126,9 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             s.busy = None;
             match r {
                 Ok(rec) => {
+                    // Listed at once (the next read of the queue replaces it), so
+                    // the keys that act on it work before that read arrives.
+                    remember(s, &rec);
                     let what = rec.action.describe();
                     if rec.state == ActionState::PendingApproval {
                         go_to(s, PaneId::Approvals, Some(&rec.id));
@@ -162,6 +165,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             s.busy = None;
             match r {
                 Ok(rec) => {
+                    remember(s, &rec);
                     let copy = replication::is_copy_action(&rec.action);
                     let (pane, key) = if copy {
                         (PaneId::Replication, rec.id.clone())
@@ -217,6 +221,26 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+    }
+}
+
+/// Put (or update) an action the engine just answered with into the list.
+fn remember(s: &mut State, rec: &crate::engine::ActionRecord) {
+    let list = &mut s.world.actions.data;
+    match list.iter_mut().find(|a| a.record.id == rec.id) {
+        Some(a) => a.record = rec.clone(),
+        None => list.insert(
+            0,
+            crate::engine::ActionOverview {
+                record: rec.clone(),
+                steps: Vec::new(),
+                targets: Vec::new(),
+                log_tail: Vec::new(),
+            },
+        ),
+    }
+    for p in [PaneId::Replication, PaneId::Approvals, PaneId::Tasks] {
+        s.rebuild(p);
     }
 }
 
@@ -474,6 +498,12 @@ pub fn run(s: &mut State, cmd: Cmd) -> Vec<Effect> {
             open_form(s, intents::assign_ip_form)
         }
         Cmd::Rollback => propose(s, intents::rollback),
+        Cmd::Backup => open_form(s, intents::backup_form),
+        Cmd::Restore => open_form(s, intents::restore_form),
+        Cmd::Verify => propose(s, |s| intents::backup_action(s, "verify")),
+        Cmd::Sync => propose(s, |s| intents::backup_action(s, "sync")),
+        Cmd::Prune => propose(s, |s| intents::backup_action(s, "prune")),
+        Cmd::Upgrade => propose(s, intents::upgrade),
         Cmd::DeleteGuest => propose(s, intents::delete_guest),
         Cmd::Approve => {
             if let Some(rec) = selected_action(s, &[ActionState::PendingApproval]) {

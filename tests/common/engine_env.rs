@@ -51,12 +51,25 @@ impl EngineEnv {
     }
 
     pub fn with_config(target: Target, cfg: Config, options: EngineOptions) -> EngineEnv {
+        EngineEnv::with_hosts(target, cfg, options, None)
+    }
+
+    /// An engine that also reaches the nodes (the simulator's hosts, or SSH).
+    pub fn with_hosts(
+        target: Target,
+        cfg: Config,
+        options: EngineOptions,
+        hosts: Option<std::sync::Arc<dyn proxdeck::host::HostRunner>>,
+    ) -> EngineEnv {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("proxdeck.db");
         let store = Store::open(&db).unwrap();
         let client = PveClient::with_options(&cfg.clusters[0], Target::quick_options()).unwrap();
         let name = cfg.clusters[0].name.clone();
-        let engine = Engine::new(cfg, &name, client, store, options);
+        let mut engine = Engine::new(cfg, &name, client, store, options);
+        if let Some(h) = hosts {
+            engine = engine.with_hosts(h);
+        }
         EngineEnv {
             target,
             engine,
@@ -82,14 +95,7 @@ impl EngineEnv {
         let g = inv
             .find(name)
             .unwrap_or_else(|| panic!("{name} not in the inventory"));
-        GuestSel {
-            vmid: g.vmid,
-            name: g.name.clone(),
-            node: g.node.clone(),
-            kind: g.kind,
-            tags: g.tags.clone(),
-            template: g.template,
-        }
+        GuestSel::of(g)
     }
 
     /// How many identity reservations are still held.

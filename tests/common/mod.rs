@@ -3,7 +3,9 @@
 
 pub mod engine_env;
 pub mod fakepve;
+pub mod lvmvm;
 pub mod schema;
+pub mod sshd;
 pub mod target;
 pub mod tmux;
 pub mod tui;

@@ -172,6 +172,7 @@ fn copy_action(
         snapshot: None,
         safety_snapshot: None,
         notes: vec![],
+        params: Default::default(),
     };
     let done = state == ActionState::Succeeded;
     let running = state == ActionState::Running;
@@ -351,6 +352,31 @@ pub fn busy_state(w: u16, h: u16) -> State {
         conflicts: vec![],
     };
     s.world.ip.set(ip, at);
+    s.world.host_access = true;
+    s.world.snapshots.data.lvm = vec![
+        proxdeck::tui::world::LvmSnapshot {
+            node: "pve-node-01".into(),
+            volume: "pve/root".into(),
+            name: "pre-upgrade-2026-11-20".into(),
+            size_bytes: Some(16 << 30),
+            usage_percent: Some(23.4),
+            created_at: Some(at - 5 * 86_400),
+            expires_at: Some(at + 25 * 86_400),
+            state: "present".into(),
+            description: Some("before the kernel upgrade".into()),
+        },
+        proxdeck::tui::world::LvmSnapshot {
+            node: "pve-node-02".into(),
+            volume: "pve/root".into(),
+            name: "upgrade-2026-11-24".into(),
+            size_bytes: Some(16 << 30),
+            usage_percent: Some(87.0),
+            created_at: Some(at - 86_400),
+            expires_at: None,
+            state: "merge_pending".into(),
+            description: Some("a failed upgrade: merge pending".into()),
+        },
+    ];
     s.rebuild_all();
     s
 }

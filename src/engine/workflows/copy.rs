@@ -136,7 +136,7 @@ fn at(t: &TargetPlan, step: &str) -> String {
 }
 
 /// Wait until a guest's config lock clears (a task of an earlier run still working).
-async fn wait_unlocked(run: &Run, vmid: u32) -> Result<(), EngineError> {
+pub(super) async fn wait_unlocked(run: &Run, vmid: u32) -> Result<(), EngineError> {
     for _ in 0..600 {
         match run.locate(vmid).await? {
             Some(r) if r.lock.is_some() => tokio::time::sleep(Duration::from_millis(200)).await,
@@ -421,7 +421,11 @@ async fn restore(
 }
 
 /// Set the new guest's name and network, keeping every other NIC setting.
-async fn configure(run: &Run, g: &GuestRef, t: &TargetPlan) -> Result<Value, EngineError> {
+pub(super) async fn configure(
+    run: &Run,
+    g: &GuestRef,
+    t: &TargetPlan,
+) -> Result<Value, EngineError> {
     let c = run.client();
     let cfg = c.guest_config(g).await?;
     let (Some(ip), Some(mac)) = (t.ip, t.mac) else {
@@ -475,7 +479,7 @@ async fn configure(run: &Run, g: &GuestRef, t: &TargetPlan) -> Result<Value, Eng
 }
 
 /// Read the config back: name, MAC and address must be what the plan says.
-async fn verify(
+pub(super) async fn verify(
     run: &Run,
     g: &GuestRef,
     t: &TargetPlan,
@@ -531,24 +535,56 @@ async fn record(
     run.engine
         .write(move |tx, inner| {
             if replica {
-                crate::metadata::record_replica(tx, &inner.cluster, source.vmid, t.vmid, source.kind, &t.node)?;
+                crate::metadata::record_replica(
+                    tx,
+                    &inner.cluster,
+                    source.vmid,
+                    t.vmid,
+                    source.kind,
+                    &t.node,
+                )?;
             } else {
-                crate::metadata::record_clone(tx, &inner.cluster, &source.node, source.vmid, t.vmid, source.kind, &t.node)?;
+                crate::metadata::record_clone(
+                    tx,
+                    &inner.cluster,
+                    &source.node,
+                    source.vmid,
+                    t.vmid,
+                    source.kind,
+                    &t.node,
+                )?;
             }
-            tx.execute(
-                "UPDATE resource_metadata SET name = ?3, ip = ?4, mac = ?5, hostname = ?6 WHERE cluster = ?1 AND vmid = ?2",
-                rusqlite::params![inner.cluster, t.vmid, t.name, t.ip.map(|i| i.to_string()), t.mac.map(|m| m.to_string()), t.hostname],
+            settle_identity(tx, inner, &t)?;
+            crate::engine::audit::append(
+                tx,
+                &inner.owner,
+                "guest_created",
+                Some(&id),
+                &json!({"vmid": t.vmid, "name": t.name, "node": t.node}),
             )?;
-            if let Some(a) = t.ip_allocation {
-                Ipam::new(&inner.cluster, &inner.config.naming).activate(tx, a, t.vmid)?;
-            }
-            if let Some(n) = t.name_reservation {
-                crate::naming::reserve::mark_used(tx, n)?;
-            }
-            crate::engine::audit::append(tx, &inner.owner, "guest_created", Some(&id), &json!({"vmid": t.vmid, "name": t.name, "node": t.node}))?;
             Ok(json!({"vmid": t.vmid}))
         })
         .await
+}
+
+/// The new guest exists: its metadata gets its identity, its address
+/// becomes active and its name reservation used.
+pub(super) fn settle_identity(
+    tx: &rusqlite::Transaction<'_>,
+    inner: &crate::engine::core::Inner,
+    t: &TargetPlan,
+) -> Result<(), EngineError> {
+    tx.execute(
+        "UPDATE resource_metadata SET name = ?3, ip = ?4, mac = ?5, hostname = ?6 WHERE cluster = ?1 AND vmid = ?2",
+        rusqlite::params![inner.cluster, t.vmid, t.name, t.ip.map(|i| i.to_string()), t.mac.map(|m| m.to_string()), t.hostname],
+    )?;
+    if let Some(a) = t.ip_allocation {
+        Ipam::new(&inner.cluster, &inner.config.naming).activate(tx, a, t.vmid)?;
+    }
+    if let Some(n) = t.name_reservation {
+        crate::naming::reserve::mark_used(tx, n)?;
+    }
+    Ok(())
 }
 
 /// Undo a failed target: remove the guest this run made, give back its identities.

@@ -101,7 +101,11 @@ pub async fn snapshot(
             &name,
             description,
             vmstate,
-            Purpose::Manual,
+            if run.rec.proposed_by.who.starts_with("policy:schedule:") {
+                Purpose::Scheduled
+            } else {
+                Purpose::Manual
+            },
         )
         .await?;
         record(run, g).await

@@ -3,8 +3,11 @@
 //! be resumed by another process after a crash.
 
 mod assign_ip;
+mod backup;
 mod copy;
 mod guest;
+mod lvm;
+mod upgrade;
 
 use std::future::Future;
 
@@ -209,6 +212,49 @@ impl Run {
 }
 
 impl StepCtx {
+    /// Run a command on a node: its output streams out as events and is
+    /// journaled with the command line.
+    pub async fn host(
+        &self,
+        node: &str,
+        cmd: &crate::host::HostCommand,
+    ) -> Result<crate::host::HostOutput, EngineError> {
+        let hosts = self.run.engine.hosts(node)?;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let engine = self.run.engine.clone();
+        let (id, key) = (self.run.id().to_string(), self.key.clone());
+        let forward = tokio::spawn(async move {
+            while let Some(line) = rx.recv().await {
+                engine.emit(EngineEvent::TaskLine {
+                    id: id.clone(),
+                    key: key.clone(),
+                    line,
+                });
+            }
+        });
+        let out = hosts.run(node, cmd, Some(tx)).await;
+        let _ = forward.await;
+        let mut lines = vec![format!("{node}$ {}", cmd.line())];
+        match &out {
+            Ok(o) => {
+                lines.extend(o.transcript());
+                lines.push(format!(
+                    "exit {}",
+                    o.code
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "(signal)".into())
+                ));
+            }
+            Err(e) => lines.push(format!("error: {e}")),
+        }
+        let (id, seq) = (self.run.id().to_string(), self.seq);
+        self.run
+            .engine
+            .write(move |tx, _| journal::log_lines(tx, &id, Some(seq), &lines))
+            .await?;
+        Ok(out?)
+    }
+
     /// Start a Proxmox task (or, after a crash, follow the one already
     /// started) and wait for it: the UPID is journaled before the wait.
     pub async fn task<F, Fut>(&self, start: F) -> Result<TaskOutcome, EngineError>
@@ -289,6 +335,15 @@ pub async fn run(engine: &Engine, rec: ActionRecord) -> Outcome {
         Action::DeleteGuestSnapshot { .. } => "delete-snapshot",
         Action::AssignStaticIp { .. } => "assign-ip",
         Action::DeleteGuest { .. } => "delete",
+        Action::CreateLvmSnapshot { .. } => "lvm-snapshot",
+        Action::RestoreLvmSnapshot { .. } => "lvm-merge",
+        Action::CleanupLvmSnapshots { .. } => "lvm-cleanup",
+        Action::GuardedHostUpgrade { .. } => "upgrade",
+        Action::CreateBackup { .. } => "backup",
+        Action::VerifyBackup { .. } => "verify",
+        Action::SyncBackup { .. } => "sync",
+        Action::PruneBackups { .. } => "prune",
+        Action::RestoreBackup { .. } => "restore",
     };
     let run = Run {
         engine: engine.clone(),
@@ -315,6 +370,28 @@ pub async fn run(engine: &Engine, rec: ActionRecord) -> Outcome {
         } => guest::delete_snapshot(&run, guest, snapshot).await,
         Action::DeleteGuest { guest } => guest::delete(&run, guest).await,
         Action::AssignStaticIp { guest, .. } => assign_ip::run(&run, guest).await,
+        Action::CreateLvmSnapshot { description, .. } => {
+            lvm::create(&run, description.as_deref()).await
+        }
+        Action::RestoreLvmSnapshot { .. } => lvm::merge(&run).await,
+        Action::CleanupLvmSnapshots { .. } => lvm::cleanup(&run).await,
+        Action::GuardedHostUpgrade { .. } => upgrade::run(&run).await,
+        Action::CreateBackup {
+            guest,
+            storage,
+            mode,
+            compress,
+            notes,
+            ..
+        } => backup::create(&run, guest, storage, mode, compress, notes.as_deref()).await,
+        Action::VerifyBackup { volid, .. } => backup::verify_only(&run, volid).await,
+        Action::SyncBackup {
+            volid, to_storage, ..
+        } => backup::sync_only(&run, volid, to_storage).await,
+        Action::PruneBackups { .. } => backup::prune_only(&run).await,
+        Action::RestoreBackup {
+            volid, kind, guest, ..
+        } => backup::restore(&run, volid, *kind, guest.as_ref()).await,
     }
 }
 

@@ -238,10 +238,10 @@ fn lvm_row(s: &LvmSnapshot, ctx: &Ctx<'_>) -> Row {
                     .unwrap_or_default(),
             ),
             Cell::new(
-                if s.state == "present" {
-                    "-".to_string()
-                } else {
-                    s.state.clone()
+                match s.state.as_str() {
+                    "present" => "-".to_string(),
+                    "merge_pending" => "at reboot".to_string(),
+                    other => other.to_string(),
                 },
                 state_role,
             ),
@@ -321,7 +321,19 @@ pub fn detail(world: &World, key: &str, ctx: &Ctx<'_>) -> Option<Detail> {
             .find(|s| format!("{}:{}/{}", s.node, s.volume, s.name) == rest)?;
         let mut d = Detail::new(format!("LVM snapshot {}/{}", s.volume, s.name));
         d.field("node", s.node.clone(), Role::Text);
-        d.field("state", s.state.clone(), Role::Text);
+        d.field(
+            "state",
+            match s.state.as_str() {
+                "merge_pending" => crate::lvm::MERGE_PENDING.to_string(),
+                "invalid" => "invalid: it overflowed, its data is lost".to_string(),
+                other => other.to_string(),
+            },
+            if s.state == "present" {
+                Role::Text
+            } else {
+                Role::Warn
+            },
+        );
         if let Some(p) = s.usage_percent {
             d.field(
                 "usage",
