@@ -138,7 +138,8 @@ async fn main() -> Result<(), String> {
         session.client.clone(),
         session.store.clone(),
         EngineOptions::default(),
-    );
+    )
+    .with_hosts(std::sync::Arc::new(session.hosts.clone()));
     let options = ConsoleOptions {
         theme: Theme::built_in("default").ok_or("theme")?,
         keymap: Keymap::default(),
@@ -269,7 +270,34 @@ async fn main() -> Result<(), String> {
     d.select("snap:102:before-patch");
     d.shot("snapshots", (160, 48), "default")?;
 
+    // Verify the newest backup of pve-web-01 (no approval needed: it runs).
     d.key(KeyCode::Char('3'));
+    let newest = d
+        .state
+        .table(PaneId::Backups)
+        .rows
+        .iter()
+        .filter(|r| r.cells[0].text.starts_with("pve-web-01"))
+        .max_by_key(|r| r.cells[1].text.clone())
+        .map(|r| r.key.clone())
+        .ok_or("no web backup")?;
+    d.select(&newest);
+    d.keys("v");
+    d.until("the verification plan", |s| {
+        !s.dialogs.is_empty() && s.busy.is_none()
+    })
+    .await?;
+    d.keys("y");
+    d.until("the verification", |s| {
+        s.world
+            .backups
+            .data
+            .iter()
+            .any(|b| b.verification.as_deref() == Some("ok"))
+    })
+    .await?;
+    d.key(KeyCode::Char('3'));
+    d.select(&newest);
     d.shot("backups", (160, 48), "default")?;
 
     d.key(KeyCode::Char(':'));

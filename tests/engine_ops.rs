@@ -649,3 +649,80 @@ async fn a_backup_restores_as_a_new_guest_with_a_fresh_identity() {
     .unwrap_err();
     assert!(e.to_string().contains("pve-web-07 is taken"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_propose_their_work_once_per_period() {
+    use proxdeck::config::operations::{BackupSchedule, Every, GuestMatch, SnapshotSchedule};
+    let (env, _) = env_with(|c| {
+        c.policies.ops.backup_schedules = vec![BackupSchedule {
+            name: "nightly".into(),
+            guests: GuestMatch {
+                names: vec!["pve-web-*".into()],
+                tags: vec![],
+            },
+            every: Every::Daily,
+            at: (0, 0),
+            storage: "nfs-backup".into(),
+            mode: "snapshot".into(),
+            compress: "zstd".into(),
+            verify: true,
+            sync: false,
+            prune: false,
+        }];
+        c.policies.ops.snapshot_schedules = vec![SnapshotSchedule {
+            name: "hourly".into(),
+            guests: GuestMatch {
+                names: vec![],
+                tags: vec!["web".into()],
+            },
+            every: Every::Daily,
+            at: (0, 0),
+            keep: 2,
+        }];
+    })
+    .await;
+    let now = proxdeck::store::now();
+    let due = env.engine.due_schedules(now).await.unwrap();
+    assert_eq!(due, ["nightly", "hourly"]);
+    let inv = env.inventory().await;
+    let ids = env.engine.run_schedules(&inv, now).await.unwrap();
+    assert_eq!(
+        ids.len(),
+        2,
+        "a backup of pve-web-01 and a snapshot of it: {ids:?}"
+    );
+    for id in &ids {
+        let rec = env.engine.get(id).await.unwrap().unwrap();
+        assert_eq!(
+            rec.state,
+            ActionState::Approved,
+            "scheduled_without_approval lets {} run",
+            rec.kind
+        );
+        assert_eq!(
+            rec.proposed_by.who,
+            format!(
+                "policy:schedule:{}",
+                if rec.kind == "create_backup" {
+                    "nightly"
+                } else {
+                    "hourly"
+                }
+            )
+        );
+    }
+    // The same period again: nothing new.
+    assert!(env.engine.due_schedules(now).await.unwrap().is_empty());
+    assert!(
+        env.engine
+            .run_schedules(&inv, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    env.engine.run_once().await.unwrap();
+    for id in &ids {
+        let rec = env.engine.get(id).await.unwrap().unwrap();
+        assert_eq!(rec.state, ActionState::Succeeded, "{:?}", rec.error);
+    }
+}

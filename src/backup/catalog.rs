@@ -171,3 +171,25 @@ pub fn sha256_of(
         )
         .ok())
 }
+
+/// Catalog knowledge per volid (a shared storage is listed from several
+/// nodes; the row that knows most wins: verified over unverified, newest).
+pub fn known_by_volid(
+    conn: &Connection,
+    cluster: &str,
+) -> Result<std::collections::HashMap<String, Known>, StoreError> {
+    let mut out: std::collections::HashMap<String, Known> = std::collections::HashMap::new();
+    for ((_, _, volid), k) in known(conn, cluster)? {
+        let better = match out.get(&volid) {
+            None => true,
+            Some(old) => {
+                (old.verify_state == "unverified" && k.verify_state != "unverified")
+                    || (old.mode.is_none() && k.mode.is_some())
+            }
+        };
+        if better {
+            out.insert(volid, k);
+        }
+    }
+    Ok(out)
+}

@@ -340,7 +340,7 @@ async fn list(
     };
     let known = engine
         .store()
-        .read(|c| crate::backup::catalog::known(c, engine.cluster()))?;
+        .read(|c| crate::backup::catalog::known_by_volid(c, engine.cluster()))?;
     let keep = engine.config().policies.ops.backup_retention;
     let mut rows = Vec::new();
     let mut groups: std::collections::BTreeMap<(String, u32), Vec<StorageContent>> =
@@ -370,7 +370,7 @@ async fn list(
         .iter()
         .filter(|f| vmid.is_none() || f.content.vmid == vmid)
     {
-        let k = known.get(&(f.node.clone(), f.storage.clone(), f.content.volid.clone()));
+        let k = known.get(&f.content.volid);
         rows.push(json!({
             "volid": f.content.volid, "node": f.node, "storage": f.storage, "shared": f.shared,
             "vmid": f.content.vmid, "guest": f.content.vmid.and_then(|v| inv.guest(v)).map(|g| g.name.clone()),

@@ -104,6 +104,31 @@ impl Engine {
                 .await?;
             f.backups.insert((node, storage), list);
         }
+        // Work on archives runs on the nodes: say so now if they cannot be reached.
+        match action {
+            Action::VerifyBackup { volid, node, .. } => {
+                let pbs = f
+                    .backups_on(&pve(node), storage_of(volid))
+                    .iter()
+                    .any(|c| c.volid == *volid && c.format.starts_with("pbs"));
+                if !pbs {
+                    self.hosts(&pve(node))?;
+                }
+            }
+            Action::SyncBackup { node, to_node, .. } => {
+                self.hosts(&pve(node))?;
+                self.hosts(&pve(to_node))?;
+            }
+            Action::CreateBackup {
+                guest,
+                verify,
+                sync,
+                ..
+            } if *verify || *sync => {
+                self.hosts(&guest.node)?;
+            }
+            _ => {}
+        }
         Ok(f)
     }
 }

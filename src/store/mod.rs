@@ -202,7 +202,26 @@ fn busy_wait(attempt: i32) -> bool {
 fn configure(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     conn.busy_handler(Some(busy_wait))?;
     // journal_mode answers with the mode in force; in-memory databases stay "memory".
-    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    // Switching a new file to WAL needs it alone, and SQLite answers BUSY at
+    // once (without the busy handler) when another process opens it at the
+    // same moment: retry for as long as the busy handler would wait.
+    let started = std::time::Instant::now();
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(_) => break,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && started.elapsed() < std::time::Duration::from_secs(30) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(
+                    5 + u64::from(started.elapsed().subsec_nanos() % 20),
+                ));
+            }
+            Err(e) => return Err(e),
+        }
+    }
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;",

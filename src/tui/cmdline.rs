@@ -163,7 +163,7 @@ pub fn parse(s: &State, line: &str) -> Result<Command, String> {
                 mode: "snapshot".into(),
                 compress: "zstd".into(),
                 notes: None,
-                verify: true,
+                verify: s.world.host_access,
                 sync: false,
                 prune: false,
             })

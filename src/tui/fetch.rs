@@ -333,7 +333,7 @@ async fn read_backups(engine: &Engine, tx: &mpsc::UnboundedSender<Msg>, inv: &In
                 })
                 .collect();
             backup_catalog::sync(tx, &inner.cluster, &l)?;
-            Ok(backup_catalog::known(tx, &inner.cluster)?)
+            Ok(backup_catalog::known_by_volid(tx, &inner.cluster)?)
         })
         .await
         .unwrap_or_default();
@@ -357,7 +357,7 @@ async fn read_backups(engine: &Engine, tx: &mpsc::UnboundedSender<Msg>, inv: &In
     let mut items = Vec::new();
     for (node, storage, shared, content) in listings {
         for c in content {
-            let k = known.get(&(node.clone(), storage.clone(), c.volid.clone()));
+            let k = known.get(&c.volid);
             items.push(BackupItem {
                 verification: k.map(|k| k.verify_state.clone()),
                 verification_error: k.and_then(|k| k.verify_message.clone()),

@@ -147,7 +147,12 @@ pub fn backup_form(s: &mut State) -> Option<Form> {
             opts(&["zstd", "gzip", "lzo", "0"]),
             "compression",
         ),
-        Field::toggle("verify", true, "check the archive afterwards"),
+        // Verifying runs on the node: on by default where proxdeck reaches it.
+        Field::toggle(
+            "verify",
+            s.world.host_access,
+            "check the archive afterwards (over SSH)",
+        ),
         Field::toggle("prune", false, "apply retention afterwards"),
     ];
     if s.config.policies.ops.backup_sync.is_some() {

@@ -141,6 +141,7 @@ pub struct State {
     /// Something changed since the last frame.
     pub dirty: bool,
     empty_list: ListState,
+    empty_table: Table,
 }
 
 impl State {
@@ -168,6 +169,7 @@ impl State {
             quit: false,
             dirty: true,
             empty_list: ListState::default(),
+            empty_table: Table::default(),
         };
         // Action lists start newest first.
         for (pane, column) in [
@@ -197,6 +199,12 @@ impl State {
         self.tables
             .get(&pane)
             .unwrap_or_else(|| EMPTY.get_or_init(Table::default))
+    }
+
+    /// A pane's selection to change, with its rows (no copy of them).
+    pub fn list_and_table(&mut self, pane: PaneId) -> (&mut ListState, &Table) {
+        let table = self.tables.get(&pane).unwrap_or(&self.empty_table);
+        (self.lists.entry(pane).or_default(), table)
     }
 
     /// Key of the selected row in `pane`.

@@ -41,8 +41,9 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
                 s.status = None;
                 s.dirty = true;
             }
-            if second_changed {
-                // Ages and elapsed times on screen move with the clock.
+            // Ages and elapsed times on screen move with the clock (the
+            // Resources tree and the IP map show none: no need to rebuild them).
+            if second_changed && !matches!(s.pane, PaneId::Resources | PaneId::IpMap) {
                 s.rebuild(s.pane);
             }
             Vec::new()
@@ -258,9 +259,8 @@ pub fn go_to(s: &mut State, pane: PaneId, key: Option<&str>) {
     s.pane = pane;
     s.rebuild(pane);
     if let Some(k) = key {
-        let table = s.tables.get(&pane).cloned().unwrap_or_default();
-        let list = s.lists.entry(pane).or_default();
-        if !list.select(&table, k) {
+        let (list, table) = s.list_and_table(pane);
+        if !list.select(table, k) {
             // Not listed yet (data arrives with the next read): select it then.
             list.want = Some(k.to_string());
         }
@@ -599,18 +599,15 @@ fn move_selection(s: &mut State, cmd: Cmd) {
         Cmd::Bottom => isize::MAX / 2,
         _ => 0,
     };
-    let table = s.tables.get(&pane).cloned().unwrap_or_default();
-    s.lists.entry(pane).or_default().step(&table, delta);
+    let (list, table) = s.list_and_table(pane);
+    list.step(table, delta);
 }
 
 fn left_right(s: &mut State, right: bool) {
     let pane = s.pane;
     if pane == PaneId::IpMap {
-        let table = s.tables.get(&pane).cloned().unwrap_or_default();
-        s.lists
-            .entry(pane)
-            .or_default()
-            .step(&table, if right { 1 } else { -1 });
+        let (list, table) = s.list_and_table(pane);
+        list.step(table, if right { 1 } else { -1 });
         return;
     }
     if pane != PaneId::Resources {
@@ -634,8 +631,8 @@ fn left_right(s: &mut State, right: bool) {
             .guest(vmid)
             .map(|g| resources::node_key(&g.node))
         {
-            let table = s.tables.get(&pane).cloned().unwrap_or_default();
-            s.lists.entry(pane).or_default().select(&table, &node);
+            let (list, table) = s.list_and_table(pane);
+            list.select(table, &node);
         }
     }
 }
@@ -715,16 +712,17 @@ fn filter_key(s: &mut State, mut input: TextArea<'static>, k: KeyEvent) -> Vec<E
             let text = input.lines().join("");
             set_filter(s, pane, &text);
             // Jump to the first match below the tree's roots.
-            let table = s.tables.get(&pane).cloned().unwrap_or_default();
+            let (list, table) = s.list_and_table(pane);
+            let deepest = table.rows.iter().map(|r| r.depth).max().unwrap_or(0);
             let first = table
                 .rows
                 .iter()
-                .find(|r| r.depth == table.rows.iter().map(|r| r.depth).max().unwrap_or(0))
+                .find(|r| r.depth == deepest)
                 .map(|r| r.key.clone());
             if !text.is_empty()
                 && let Some(k) = first
             {
-                s.lists.entry(pane).or_default().select(&table, &k);
+                list.select(table, &k);
             }
         }
         _ => {
@@ -957,9 +955,9 @@ fn mouse(s: &mut State, m: crossterm::event::MouseEvent) -> Vec<Effect> {
                 }
             } else if let Some(row) = super::view::row_at(s, &layout, m.column, m.row) {
                 let pane = s.pane;
-                let table = s.tables.get(&pane).cloned().unwrap_or_default();
+                let (list, table) = s.list_and_table(pane);
                 if let Some(key) = table.rows.get(row).map(|r| r.key.clone()) {
-                    s.lists.entry(pane).or_default().select(&table, &key);
+                    list.select(table, &key);
                 }
             }
             s.dirty = true;

@@ -217,6 +217,17 @@ fn lvm_rows(world: &World, ctx: &Ctx<'_>, rows: &mut Vec<Row>) {
 
 fn lvm_row(s: &LvmSnapshot, ctx: &Ctx<'_>) -> Row {
     let use_ = s.usage_percent.map(|p| p / 100.0);
+    // Nearly full at the policy's threshold; invalid once it overflowed.
+    let warn_at = ctx.config.policies.ops.lvm.usage_warning_percent;
+    let use_role = |p: f64| {
+        if p >= 100.0 {
+            Role::Error
+        } else if p >= warn_at {
+            Role::Warn
+        } else {
+            Role::Gauge
+        }
+    };
     let (exp, exp_role) = match s.expires_at {
         Some(t) if t <= ctx.now => ("due".to_string(), Role::Warn),
         Some(t) => (format!("in {}", fmt::age(t - ctx.now)), Role::Text),
@@ -231,7 +242,7 @@ fn lvm_row(s: &LvmSnapshot, ctx: &Ctx<'_>) -> Row {
         key: format!("lvm:{}:{}/{}", s.node, s.volume, s.name),
         depth: 1,
         cells: vec![
-            Cell::text(format!("  ◇ {} {}:{}", s.node, s.volume, s.name)),
+            Cell::text(format!("  ◇ {}", s.name)),
             Cell::text(
                 s.created_at
                     .map(|t| fmt::age(ctx.now - t))
@@ -250,9 +261,17 @@ fn lvm_row(s: &LvmSnapshot, ctx: &Ctx<'_>) -> Row {
             Cell::new(
                 use_.map(|f| format!("{} {:>3.0}%", fmt::bar(f, 5), f * 100.0))
                     .unwrap_or_default(),
-                use_.map(load_role).unwrap_or(Role::Muted),
+                s.usage_percent.map(use_role).unwrap_or(Role::Muted),
             ),
-            Cell::muted(s.description.clone().unwrap_or_default()),
+            Cell::muted(format!(
+                "{} {}{}",
+                s.node,
+                s.volume,
+                s.description
+                    .as_ref()
+                    .map(|d| format!(" · {d}"))
+                    .unwrap_or_default()
+            )),
         ],
         sort: vec![
             SortKey::Text(s.name.clone()),
