@@ -396,15 +396,10 @@ impl Model {
         }
     }
 
-    /// A random locally administered MAC, as Proxmox generates them (BC:24:11 prefix).
-    pub fn random_mac(&mut self) -> String {
+    /// A MAC in Proxmox's own prefix (BC:24:11), as a fresh clone gets one.
+    pub fn random_mac(&mut self) -> crate::macaddr::MacAddr {
         let v = self.rng.next_u64();
-        format!(
-            "BC:24:11:{:02X}:{:02X}:{:02X}",
-            (v >> 16) as u8,
-            (v >> 8) as u8,
-            v as u8
-        )
+        crate::macaddr::MacAddr([0xBC, 0x24, 0x11, (v >> 16) as u8, (v >> 8) as u8, v as u8])
     }
 
     pub fn digest(&mut self) -> String {

@@ -744,11 +744,11 @@ fn restored_config(
             let mac = model.random_mac();
             let new = match kind {
                 GuestKind::Qemu => QemuNet::parse(&v).ok().map(|mut n| {
-                    n.set_mac(mac.parse().expect("generated MAC parses"));
+                    n.set_mac(mac);
                     n.to_string()
                 }),
                 GuestKind::Lxc => LxcNet::parse(&v).ok().map(|mut n| {
-                    n.set_mac(mac.parse().expect("generated MAC parses"));
+                    n.set_mac(mac);
                     n.to_string()
                 }),
             };

@@ -356,11 +356,11 @@ fn cloned_config(
             let mac = model.random_mac();
             let replaced = match kind {
                 GuestKind::Qemu => QemuNet::parse(&v).ok().map(|mut n| {
-                    n.set_mac(mac.parse().expect("generated MAC parses"));
+                    n.set_mac(mac);
                     n.to_string()
                 }),
                 GuestKind::Lxc => LxcNet::parse(&v).ok().map(|mut n| {
-                    n.set_mac(mac.parse().expect("generated MAC parses"));
+                    n.set_mac(mac);
                     n.to_string()
                 }),
             };
