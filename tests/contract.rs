@@ -41,6 +41,29 @@ async fn wait_ok(c: &PveClient, upid: &proxdeck::pve::Upid) -> Vec<String> {
     lines
 }
 
+/// A full clone of the seed's test container 103 on node-01, named as given;
+/// its new VMID. Proxmox refuses a full clone of a running CT ("only possible
+/// from a snapshot"), so it is stopped first.
+async fn full_clone_of_the_test_ct(c: &PveClient, name: &str) -> u32 {
+    stop(c, &GuestRef::new(N1, GuestKind::Lxc, 103)).await;
+    let ct_id = c.next_id().await.unwrap();
+    let up = c
+        .clone_guest(
+            &GuestRef::new(N1, GuestKind::Lxc, 103),
+            &CloneOptions {
+                newid: ct_id,
+                name: Some(name.into()),
+                full: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(up.task_type, "vzclone");
+    wait_ok(c, &up).await;
+    ct_id
+}
+
 /// Version, resources, status, nodes: the reads every refresh makes.
 async fn cluster_reads(t: Target) {
     let c = t.client();
@@ -167,24 +190,8 @@ async fn clone_template_and_follow_task(t: Target) {
     let cfg = c.guest_config(&new).await.unwrap();
     assert_eq!(cfg.name(), Some("pve-db-09"));
 
-    // An LXC clone on the same node, named by hostname. Proxmox refuses a full
-    // clone of a running CT ("only possible from a snapshot"), so stop it first.
-    stop(&c, &GuestRef::new(N1, GuestKind::Lxc, 103)).await;
-    let ct_id = c.next_id().await.unwrap();
-    let ct = c
-        .clone_guest(
-            &GuestRef::new(N1, GuestKind::Lxc, 103),
-            &CloneOptions {
-                newid: ct_id,
-                name: Some("pve-test-02".into()),
-                full: Some(true),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(ct.task_type, "vzclone");
-    wait_ok(&c, &ct).await;
+    // An LXC clone on the same node, named by hostname.
+    let ct_id = full_clone_of_the_test_ct(&c, "pve-test-02").await;
     let cfg = c
         .guest_config(&GuestRef::new(N1, GuestKind::Lxc, ct_id))
         .await
@@ -494,21 +501,7 @@ async fn restore_container_backup(t: Target) {
 async fn migrate_and_power(t: Target) {
     let c = t.client();
     // A container: clone the (stopped) test CT, move it to node-02.
-    stop(&c, &GuestRef::new(N1, GuestKind::Lxc, 103)).await;
-    let ct_id = c.next_id().await.unwrap();
-    let up = c
-        .clone_guest(
-            &GuestRef::new(N1, GuestKind::Lxc, 103),
-            &CloneOptions {
-                newid: ct_id,
-                name: Some("pve-test-05".into()),
-                full: Some(true),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    wait_ok(&c, &up).await;
+    let ct_id = full_clone_of_the_test_ct(&c, "pve-test-05").await;
     let up = c
         .migrate(
             &GuestRef::new(N1, GuestKind::Lxc, ct_id),

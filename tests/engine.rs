@@ -15,6 +15,23 @@ fn me() -> Actor {
     Actor::local(Via::Cli)
 }
 
+/// Copy the named guest to the given nodes, left stopped.
+fn replicate(inv: &proxdeck::inventory::Inventory, name: &str, targets: Targets) -> Action {
+    Action::Replicate {
+        source: EngineEnv::sel(inv, name),
+        targets,
+        start: false,
+    }
+}
+
+/// Approve a proposal with the hash of the plan it was shown with.
+async fn approve(env: &EngineEnv, rec: &proxdeck::engine::ActionRecord) {
+    env.engine
+        .approve(&rec.id, me(), rec.plan_hash.as_deref().unwrap(), None)
+        .await
+        .unwrap();
+}
+
 async fn admin(t: &Target, what: &str, body: serde_json::Value) {
     let tls = proxdeck::pve::tls::client_config(&t.pin()).unwrap();
     let http = reqwest::Client::builder()
@@ -39,10 +56,7 @@ async fn propose_and_run(env: &EngineEnv, action: Action) -> proxdeck::engine::A
         .await
         .unwrap();
     if rec.state == ActionState::PendingApproval {
-        env.engine
-            .approve(&rec.id, me(), rec.plan_hash.as_deref().unwrap(), None)
-            .await
-            .unwrap();
+        approve(env, &rec).await;
     }
     env.engine.run_once().await.unwrap();
     env.engine.get(&rec.id).await.unwrap().unwrap()
@@ -166,26 +180,14 @@ async fn replicate_the_template_to_all_nodes_by_clone_and_migrate() {
         plan.steps.iter().any(|s| s.key == "migrate@pve-node-02"),
         "local disks: clone then migrate"
     );
-    env.engine
-        .approve(&rec.id, me(), rec.plan_hash.as_deref().unwrap(), None)
-        .await
-        .unwrap();
+    approve(&env, &rec).await;
     assert_eq!(env.engine.run_once().await.unwrap(), 1);
     check_db_replicas(&env, &rec.id).await;
     // Replicating again finds every node done.
     let inv = env.inventory().await;
     let again = env
         .engine
-        .propose(
-            Action::Replicate {
-                source: EngineEnv::sel(&inv, "pve-db-01"),
-                targets: Targets::All,
-                start: false,
-            },
-            me(),
-            None,
-            &inv,
-        )
+        .propose(replicate(&inv, "pve-db-01", Targets::All), me(), None, &inv)
         .await;
     assert!(
         matches!(&again, Err(EngineError::Plan(m)) if m.contains("already has a replica")),
@@ -203,15 +205,7 @@ async fn replicate_from_shared_storage_clones_straight_to_the_target() {
         EngineEnv::new(Target::sim_with(Scenario::parse(&text, "shared").unwrap(), 0.0).await)
             .await;
     let inv = env.inventory().await;
-    let rec = propose_and_run(
-        &env,
-        Action::Replicate {
-            source: EngineEnv::sel(&inv, "pve-db-01"),
-            targets: Targets::All,
-            start: false,
-        },
-    )
-    .await;
+    let rec = propose_and_run(&env, replicate(&inv, "pve-db-01", Targets::All)).await;
     let plan = rec.plan.clone().unwrap();
     assert!(
         !plan.steps.iter().any(|s| s.key.starts_with("migrate")),
@@ -323,11 +317,7 @@ async fn replicate_a_container_against_fakepve() {
     let inv = env.inventory().await;
     let rec = propose_and_run(
         &env,
-        Action::Replicate {
-            source: EngineEnv::sel(&inv, "pve-test-01"),
-            targets: Targets::Nodes(vec!["node-02".into()]),
-            start: false,
-        },
+        replicate(&inv, "pve-test-01", Targets::Nodes(vec!["node-02".into()])),
     )
     .await;
     assert_eq!(rec.state, ActionState::Succeeded, "{:?}", rec.error);
@@ -355,24 +345,12 @@ async fn a_clone_failing_half_way_fails_its_target_and_releases_everything() {
     let inv = env.inventory().await;
     let rec = env
         .engine
-        .propose(
-            Action::Replicate {
-                source: EngineEnv::sel(&inv, "pve-db-01"),
-                targets: Targets::All,
-                start: false,
-            },
-            me(),
-            None,
-            &inv,
-        )
+        .propose(replicate(&inv, "pve-db-01", Targets::All), me(), None, &inv)
         .await
         .unwrap();
     let node2 = rec.plan.as_ref().unwrap().targets[0].vmid;
     admin(&env.target, "task-fail", json!({"task_type": "qmclone", "vmid": node2, "at_percent": 50.0, "message": "clone failed: disk write error"})).await;
-    env.engine
-        .approve(&rec.id, me(), rec.plan_hash.as_deref().unwrap(), None)
-        .await
-        .unwrap();
+    approve(&env, &rec).await;
     env.engine.run_once().await.unwrap();
     let rec = env.engine.get(&rec.id).await.unwrap().unwrap();
     assert_eq!(rec.state, ActionState::Failed);
@@ -416,21 +394,14 @@ async fn a_node_going_offline_a_locked_guest_and_an_api_500_each_fail_cleanly() 
     let rec = env
         .engine
         .propose(
-            Action::Replicate {
-                source: EngineEnv::sel(&inv, "pve-db-01"),
-                targets: Targets::Nodes(vec!["node-03".into()]),
-                start: false,
-            },
+            replicate(&inv, "pve-db-01", Targets::Nodes(vec!["node-03".into()])),
             me(),
             None,
             &inv,
         )
         .await
         .unwrap();
-    env.engine
-        .approve(&rec.id, me(), rec.plan_hash.as_deref().unwrap(), None)
-        .await
-        .unwrap();
+    approve(&env, &rec).await;
     admin(
         &env.target,
         "node",
@@ -468,11 +439,11 @@ async fn a_node_going_offline_a_locked_guest_and_an_api_500_each_fail_cleanly() 
     admin(&env.target, "lock", json!({"vmid": 101, "lock": "backup"})).await;
     let rec = propose_and_run(
         &env,
-        Action::Replicate {
-            source: EngineEnv::sel(&env.inventory().await, "pve-db-01"),
-            targets: Targets::Nodes(vec!["node-02".into()]),
-            start: false,
-        },
+        replicate(
+            &env.inventory().await,
+            "pve-db-01",
+            Targets::Nodes(vec!["node-02".into()]),
+        ),
     )
     .await;
     assert_eq!(rec.state, ActionState::Failed);
@@ -491,11 +462,11 @@ async fn a_node_going_offline_a_locked_guest_and_an_api_500_each_fail_cleanly() 
     admin(&env.target, "fail", json!({"method": "POST", "path": "/nodes/pve-node-01/qemu/101/clone", "status": 500, "message": "storage 'local-lvm' is not online"})).await;
     let rec = propose_and_run(
         &env,
-        Action::Replicate {
-            source: EngineEnv::sel(&env.inventory().await, "pve-db-01"),
-            targets: Targets::Nodes(vec!["node-02".into()]),
-            start: false,
-        },
+        replicate(
+            &env.inventory().await,
+            "pve-db-01",
+            Targets::Nodes(vec!["node-02".into()]),
+        ),
     )
     .await;
     assert_eq!(rec.state, ActionState::Failed);
@@ -801,11 +772,7 @@ async fn cancelling_stops_between_steps_and_cleans_up() {
     let rec = env
         .engine
         .propose(
-            Action::Replicate {
-                source: EngineEnv::sel(&inv, "pve-db-01"),
-                targets: Targets::Nodes(vec!["node-02".into()]),
-                start: false,
-            },
+            replicate(&inv, "pve-db-01", Targets::Nodes(vec!["node-02".into()])),
             me(),
             None,
             &inv,
@@ -820,21 +787,14 @@ async fn cancelling_stops_between_steps_and_cleans_up() {
     let rec = env
         .engine
         .propose(
-            Action::Replicate {
-                source: EngineEnv::sel(&inv, "pve-db-01"),
-                targets: Targets::Nodes(vec!["node-02".into()]),
-                start: false,
-            },
+            replicate(&inv, "pve-db-01", Targets::Nodes(vec!["node-02".into()])),
             me(),
             None,
             &inv,
         )
         .await
         .unwrap();
-    env.engine
-        .approve(&rec.id, me(), rec.plan_hash.as_deref().unwrap(), None)
-        .await
-        .unwrap();
+    approve(&env, &rec).await;
     let mut events = env.engine.subscribe();
     let engine = env.engine.clone();
     let id = rec.id.clone();
@@ -878,11 +838,7 @@ async fn cancelling_stops_between_steps_and_cleans_up() {
 async fn held_proposals_wait_for_their_confirmation() {
     let env = EngineEnv::new(Target::sim().await).await;
     let inv = env.inventory().await;
-    let action = Action::Replicate {
-        source: EngineEnv::sel(&inv, "pve-db-01"),
-        targets: Targets::All,
-        start: false,
-    };
+    let action = replicate(&inv, "pve-db-01", Targets::All);
     let held = env
         .engine
         .propose_held(action.clone(), me(), None, &inv)

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::tui::{busy_state, ch, press, replication, seed_state, sel, typed};
+use common::tui::{busy_state, ch, press, replication, seed_state, sel, status_text, typed};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use proxdeck::engine::{Action, ActionState, EngineEvent, Targets};
 use proxdeck::tui::msg::{Effect, Msg};
@@ -239,11 +239,7 @@ fn queued_for_approval_goes_to_the_approvals_pane() {
     assert!(
         matches!(s.dialogs.last(), Some(Dialog::Confirm(c)) if matches!(&c.kind, ConfirmKind::Approve { record } if record.id == "repl-new"))
     );
-    assert!(
-        s.status
-            .as_ref()
-            .is_some_and(|x| x.text.contains("waits for approval"))
-    );
+    assert!(status_text(&s).contains("waits for approval"));
 }
 
 #[test]
@@ -393,7 +389,7 @@ fn read_only_refuses_every_mutation_and_says_why() {
     for c in ['r', 'c', 's', 'i', 'D'] {
         assert!(ch(&mut s, c).is_empty(), "{c}");
         assert!(s.dialogs.is_empty());
-        let st = s.status.clone().map(|x| x.text).unwrap_or_default();
+        let st = status_text(&s);
         assert!(
             st.contains("disabled: started with --read-only"),
             "{c}: {st}"
@@ -404,13 +400,7 @@ fn read_only_refuses_every_mutation_and_says_why() {
     ch(&mut s, ':');
     typed(&mut s, "replicate pve-db-01 all");
     assert!(press(&mut s, KeyCode::Enter).is_empty());
-    assert!(
-        s.status
-            .clone()
-            .map(|x| x.text)
-            .unwrap_or_default()
-            .contains("read-only")
-    );
+    assert!(status_text(&s).contains("read-only"));
 }
 
 #[test]
@@ -457,13 +447,7 @@ fn the_command_line_completes_and_proposes() {
     ch(&mut s, ':');
     typed(&mut s, "frobnicate");
     press(&mut s, KeyCode::Enter);
-    assert!(
-        s.status
-            .clone()
-            .map(|x| x.text)
-            .unwrap_or_default()
-            .contains("unknown command")
-    );
+    assert!(status_text(&s).contains("unknown command"));
 }
 
 #[test]
@@ -657,13 +641,7 @@ fn backup_keys_build_backup_actions() {
     s.busy = None;
     // No secondary storage configured: sync says so.
     assert!(ch(&mut s, 'y').is_empty());
-    assert!(
-        s.status
-            .clone()
-            .map(|x| x.text)
-            .unwrap_or_default()
-            .contains("backup_sync")
-    );
+    assert!(status_text(&s).contains("backup_sync"));
     ch(&mut s, 'R');
     assert!(
         matches!(s.dialogs.last(), Some(Dialog::Form(f)) if f.title.starts_with("Restore vzdump-lxc-105"))

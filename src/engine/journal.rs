@@ -99,19 +99,24 @@ pub fn step(conn: &Connection, action_id: &str, seq: u32) -> Result<Option<StepR
         .or(None))
 }
 
+/// A step's name (its key, such as `clone@pve-node-02`), for the audit entry.
+fn step_name(conn: &Connection, action_id: &str, seq: u32) -> Result<Option<String>, EngineError> {
+    Ok(conn
+        .query_row(
+            "SELECT name FROM action_steps WHERE action_id = ?1 AND seq = ?2",
+            params![action_id, seq],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 /// Journal a step as started (before its work).
 pub fn begin(conn: &Connection, action_id: &str, seq: u32, actor: &str) -> Result<(), EngineError> {
     conn.execute(
         "UPDATE action_steps SET state = 'running', started_at = COALESCE(started_at, ?3), error = NULL WHERE action_id = ?1 AND seq = ?2",
         params![action_id, seq, now()],
     )?;
-    let key: Option<String> = conn
-        .query_row(
-            "SELECT name FROM action_steps WHERE action_id = ?1 AND seq = ?2",
-            params![action_id, seq],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let key = step_name(conn, action_id, seq)?;
     audit::append(
         conn,
         actor,
@@ -163,13 +168,7 @@ pub fn finish(
         "UPDATE action_steps SET state = ?3, finished_at = ?4, error = ?5 WHERE action_id = ?1 AND seq = ?2",
         params![action_id, seq, state.as_str(), now(), error],
     )?;
-    let key: Option<String> = conn
-        .query_row(
-            "SELECT name FROM action_steps WHERE action_id = ?1 AND seq = ?2",
-            params![action_id, seq],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let key = step_name(conn, action_id, seq)?;
     audit::append(
         conn,
         actor,

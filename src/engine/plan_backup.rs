@@ -400,7 +400,7 @@ pub fn plan(
                 ip: *new_ip,
                 mac: *new_mac,
             };
-            let t = ctx.new_identity_as(
+            let t = ctx.new_identity(
                 tx,
                 action_id,
                 &target,

@@ -128,35 +128,10 @@ impl PlanContext<'_> {
             .ok_or_else(|| plan_err("no free VMID"))
     }
 
-    /// Reserve name, VMID, address and MAC for a new guest on `node`.
+    /// Reserve name, VMID, address and MAC for a new guest on `node`, keeping
+    /// what the requester chose in `wish` (name, address, MAC).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new_identity(
-        &self,
-        tx: &Transaction<'_>,
-        action_id: &str,
-        node: &str,
-        role: &str,
-        kind: GuestKind,
-        prefer: Option<(Ipv4Addr, ipnet::Ipv4Net)>,
-        strategy: Option<Strategy>,
-        storage: Option<String>,
-    ) -> Result<TargetPlan, EngineError> {
-        self.new_identity_as(
-            tx,
-            action_id,
-            node,
-            role,
-            kind,
-            prefer,
-            strategy,
-            storage,
-            &Wish::default(),
-        )
-    }
-
-    /// `new_identity`, keeping what the requester chose (name, address, MAC).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new_identity_as(
         &self,
         tx: &Transaction<'_>,
         action_id: &str,
@@ -433,6 +408,7 @@ pub fn plan(
                     ctx.origin_address(src),
                     Some(strategy),
                     storage,
+                    &Wish::default(),
                 )?;
                 ctx.target_steps(&mut steps, &t, src, *start);
                 targets.push(t);
@@ -479,6 +455,7 @@ pub fn plan(
                 None,
                 Some(strategy),
                 storage,
+                &Wish::default(),
             )?;
             ctx.target_steps(&mut steps, &t, src, *start);
             summary = format!(

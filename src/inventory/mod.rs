@@ -165,6 +165,15 @@ impl Inventory {
         }
     }
 
+    /// The names of the nodes answering now (the others cannot be asked anything).
+    pub fn online_node_names(&self) -> Vec<&str> {
+        self.nodes
+            .iter()
+            .filter(|n| n.online())
+            .map(|n| n.name.as_str())
+            .collect()
+    }
+
     pub fn node(&self, name: &str) -> Option<&NodeInfo> {
         self.nodes.iter().find(|n| n.name == name)
     }

@@ -170,12 +170,7 @@ async fn read_tasks(engine: &Engine, tx: &mpsc::UnboundedSender<Msg>) {
 
 /// Every guest's snapshot list (a few at a time), synced into the catalog.
 async fn read_snapshots(engine: &Engine, tx: &mpsc::UnboundedSender<Msg>, inv: &Inventory) {
-    let online: Vec<&str> = inv
-        .nodes
-        .iter()
-        .filter(|n| n.online())
-        .map(|n| n.name.as_str())
-        .collect();
+    let online = inv.online_node_names();
     let guests: Vec<GuestRef> = inv
         .guests
         .iter()
@@ -282,12 +277,7 @@ async fn read_snapshots(engine: &Engine, tx: &mpsc::UnboundedSender<Msg>, inv: &
 
 /// Every backup-capable storage's archives (shared storages read once).
 async fn read_backups(engine: &Engine, tx: &mpsc::UnboundedSender<Msg>, inv: &Inventory) {
-    let online: Vec<&str> = inv
-        .nodes
-        .iter()
-        .filter(|n| n.online())
-        .map(|n| n.name.as_str())
-        .collect();
+    let online = inv.online_node_names();
     let mut seen_shared = Vec::new();
     let mut targets = Vec::new();
     for s in &inv.storages {

@@ -65,26 +65,17 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Snapshots(r, at) => {
-            match r {
-                Ok(d) => s.world.snapshots.set(d, at),
-                Err(e) => s.world.snapshots.failed(e),
-            }
+            s.world.snapshots.apply(r, at);
             s.rebuild(PaneId::Snapshots);
             Vec::new()
         }
         Msg::Backups(r, at) => {
-            match r {
-                Ok(d) => s.world.backups.set(d, at),
-                Err(e) => s.world.backups.failed(e),
-            }
+            s.world.backups.apply(r, at);
             s.rebuild(PaneId::Backups);
             Vec::new()
         }
         Msg::Tasks(r, at) => {
-            match r {
-                Ok(d) => s.world.tasks.set(d, at),
-                Err(e) => s.world.tasks.failed(e),
-            }
+            s.world.tasks.apply(r, at);
             s.rebuild(PaneId::Tasks);
             Vec::new()
         }

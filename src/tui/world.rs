@@ -42,6 +42,23 @@ impl<T> Fresh<T> {
     pub fn failed(&mut self, error: String) {
         self.error = Some(error);
     }
+
+    /// What a pane with no rows says: still reading, the read failed, or nothing there.
+    pub fn empty_text(&self, failed: &str, reading: &str, none: &str) -> String {
+        match (&self.at, &self.error) {
+            (None, Some(e)) => format!("{failed}: {e}"),
+            (None, None) => reading.to_string(),
+            _ => none.to_string(),
+        }
+    }
+
+    /// Take a read's outcome: new data, or the error beside the older data.
+    pub fn apply(&mut self, read: Result<T, String>, at: i64) {
+        match read {
+            Ok(data) => self.set(data, at),
+            Err(e) => self.failed(e),
+        }
+    }
 }
 
 /// What proxdeck's catalog says about a snapshot it knows.

@@ -439,3 +439,11 @@ pub fn find(b: &Buffer, text: &str) -> Option<(u16, u16)> {
     }
     None
 }
+
+/// The status line's text, empty when there is none.
+pub fn status_text(s: &State) -> String {
+    s.status
+        .as_ref()
+        .map(|x| x.text.clone())
+        .unwrap_or_default()
+}

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::copy::{configure, verify as verify_config, wait_unlocked};
+use super::copy::{configure, destroy_made_guest, verify as verify_config, wait_unlocked};
 use super::lvm::{param, record_made, snapshot_step};
 use super::{Outcome, Run, StepCtx, failed, note};
 use crate::backup::catalog::{self as bcat, Listing};
@@ -601,7 +601,6 @@ async fn restore_cleanup(
     kind: GuestKind,
     t: &crate::engine::plan::TargetPlan,
 ) -> Result<String, EngineError> {
-    let c = run.client();
     let mut what = Vec::new();
     let ours = run
         .detail_of(&format!("restore@{}", t.node))
@@ -609,24 +608,7 @@ async fn restore_cleanup(
         .ok()
         .flatten()
         .is_some_and(|d| d["vmid_was_free"] == true);
-    if ours && let Some(r) = run.locate(t.vmid).await? {
-        let _ = wait_unlocked(run, t.vmid).await;
-        let g = GuestRef::new(r.node.as_deref().unwrap_or(&t.node), kind, t.vmid);
-        if r.status.as_deref() == Some("running")
-            && let Ok(up) = c.power(&g, Power::Stop).await
-        {
-            let _ = c.wait_task(&up, &run.engine.options().wait, |_| {}).await;
-        }
-        let up = c
-            .destroy_guest(
-                &g,
-                &crate::pve::requests::DestroyOptions {
-                    purge: Some(true),
-                    destroy_unreferenced_disks: Some(true),
-                },
-            )
-            .await?;
-        c.wait_task(&up, &run.engine.options().wait, |_| {}).await?;
+    if ours && destroy_made_guest(run, kind, t).await?.is_some() {
         what.push(format!("removed the half-restored guest {}", t.vmid));
     }
     let id = run.id().to_string();

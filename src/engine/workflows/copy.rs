@@ -587,34 +587,47 @@ pub(super) fn settle_identity(
     Ok(())
 }
 
+/// Remove the guest a failed step made (stopped first if it runs), wherever it
+/// is now; the node it was on, or None when it is already gone.
+pub(super) async fn destroy_made_guest(
+    run: &Run,
+    kind: GuestKind,
+    t: &TargetPlan,
+) -> Result<Option<String>, EngineError> {
+    let Some(r) = run.locate(t.vmid).await? else {
+        return Ok(None);
+    };
+    let c = run.client();
+    // A failing task releases its lock as it ends; give it a moment.
+    let _ = wait_unlocked(run, t.vmid).await;
+    let node = r.node.clone().unwrap_or_else(|| t.node.clone());
+    let g = GuestRef::new(&node, kind, t.vmid);
+    if r.status.as_deref() == Some("running")
+        && let Ok(up) = c.power(&g, Power::Stop).await
+    {
+        let _ = c.wait_task(&up, &run.engine.options().wait, |_| {}).await;
+    }
+    let up = c
+        .destroy_guest(
+            &g,
+            &DestroyOptions {
+                purge: Some(true),
+                destroy_unreferenced_disks: Some(true),
+            },
+        )
+        .await?;
+    c.wait_task(&up, &run.engine.options().wait, |_| {}).await?;
+    Ok(Some(node))
+}
+
 /// Undo a failed target: remove the guest this run made, give back its identities.
 async fn cleanup(run: &Run, source: &GuestSel, t: &TargetPlan) -> Result<String, EngineError> {
-    let c = run.client();
     let mut what = Vec::new();
     let prepared = run.detail_of(&at(t, "prepare")).await?;
     let ours = prepared
         .as_ref()
         .is_some_and(|d| d["vmid_was_free"] == true);
-    if ours && let Some(r) = run.locate(t.vmid).await? {
-        // A failing task releases its lock as it ends; give it a moment.
-        let _ = wait_unlocked(run, t.vmid).await;
-        let node = r.node.clone().unwrap_or_else(|| t.node.clone());
-        let g = GuestRef::new(&node, source.kind, t.vmid);
-        if r.status.as_deref() == Some("running")
-            && let Ok(up) = c.power(&g, Power::Stop).await
-        {
-            let _ = c.wait_task(&up, &run.engine.options().wait, |_| {}).await;
-        }
-        let up = c
-            .destroy_guest(
-                &g,
-                &DestroyOptions {
-                    purge: Some(true),
-                    destroy_unreferenced_disks: Some(true),
-                },
-            )
-            .await?;
-        c.wait_task(&up, &run.engine.options().wait, |_| {}).await?;
+    if ours && let Some(node) = destroy_made_guest(run, source.kind, t).await? {
         what.push(format!(
             "removed the half-made guest {} from {node}",
             t.vmid

@@ -135,11 +135,11 @@ pub fn table(world: &World, ctx: &Ctx<'_>) -> Table {
             ),
         });
     }
-    let empty = match (&world.backups.at, &world.backups.error) {
-        (None, Some(e)) => format!("cannot list backups: {e}"),
-        (None, None) => "reading backup storages…".into(),
-        _ => "no backups on any storage".into(),
-    };
+    let empty = world.backups.empty_text(
+        "cannot list backups",
+        "reading backup storages…",
+        "no backups on any storage",
+    );
     if world.backups.at.is_none() {
         rows.clear();
     }

@@ -294,11 +294,11 @@ pub fn table(world: &World, ctx: &Ctx<'_>) -> Table {
         }
     }
     lvm_rows(world, ctx, &mut rows);
-    let empty = match (&world.snapshots.at, &world.snapshots.error) {
-        (None, Some(e)) => format!("cannot list snapshots: {e}"),
-        (None, None) => "reading snapshots…".into(),
-        _ => "no snapshots".into(),
-    };
+    let empty = world.snapshots.empty_text(
+        "cannot list snapshots",
+        "reading snapshots…",
+        "no snapshots",
+    );
     if world.snapshots.at.is_none() {
         rows.clear();
     }

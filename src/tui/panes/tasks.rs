@@ -119,11 +119,9 @@ pub fn table(world: &World, ctx: &Ctx<'_>) -> Table {
             ),
         }
     }));
-    let empty = match (&world.tasks.at, &world.tasks.error) {
-        (None, Some(e)) => format!("cannot list tasks: {e}"),
-        (None, None) => "reading tasks…".into(),
-        _ => "no recent tasks".into(),
-    };
+    let empty = world
+        .tasks
+        .empty_text("cannot list tasks", "reading tasks…", "no recent tasks");
     Table {
         columns: columns(),
         rows,
