@@ -11,10 +11,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use proxdeck::cli::demo::{DemoArgs, start};
 use proxdeck::engine::{ActionState, Engine, EngineOptions};
 use proxdeck::tui::app::{ConsoleOptions, Effects, initial_state};
-use proxdeck::tui::fetch::Refresher;
 use proxdeck::tui::keymap::Keymap;
 use proxdeck::tui::msg::{Effect, Msg};
 use proxdeck::tui::pane::PaneId;
+use proxdeck::tui::refresher::Refresher;
 use proxdeck::tui::state::State;
 use proxdeck::tui::theme::Theme;
 use proxdeck::tui::update::update;
@@ -138,8 +138,8 @@ async fn main() -> Result<(), String> {
         session.client.clone(),
         session.store.clone(),
         EngineOptions::default(),
-    )
-    .with_hosts(std::sync::Arc::new(session.hosts.clone()));
+        Some(std::sync::Arc::new(session.hosts.clone())),
+    );
     let options = ConsoleOptions {
         theme: Theme::built_in("default").ok_or("theme")?,
         keymap: Keymap::default(),

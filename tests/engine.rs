@@ -7,6 +7,9 @@ mod common;
 use common::engine_env::EngineEnv;
 use common::target::Target;
 use proxdeck::engine::{Action, ActionState, Actor, EngineError, Targets, Via};
+use proxdeck::engine::{
+    AssignStaticIp, CloneGuest, CreateGuestSnapshot, Replicate, RollbackGuestSnapshot, TargetStatus,
+};
 use proxdeck::pve::{GuestKind, GuestRef};
 use proxdeck::sim::Scenario;
 use serde_json::json;
@@ -17,11 +20,11 @@ fn me() -> Actor {
 
 /// Copy the named guest to the given nodes, left stopped.
 fn replicate(inv: &proxdeck::inventory::Inventory, name: &str, targets: Targets) -> Action {
-    Action::Replicate {
+    Action::Replicate(Replicate {
         source: EngineEnv::sel(inv, name),
         targets,
         start: false,
-    }
+    })
 }
 
 /// Approve a proposal with the hash of the plan it was shown with.
@@ -76,7 +79,7 @@ async fn check_db_replicas(env: &EngineEnv, id: &str) {
                 r.new_resource_name.clone(),
                 r.ip.clone().unwrap(),
                 r.mac.clone().unwrap(),
-                r.status.clone(),
+                r.status.to_string(),
             )
         })
         .collect();
@@ -123,8 +126,7 @@ async fn check_db_replicas(env: &EngineEnv, id: &str) {
         );
         assert!(cfg.is_template(), "a replica of a template is a template");
         let md = env
-            .engine
-            .store()
+            .db()
             .read(|conn| proxdeck::metadata::get(conn, env.engine.cluster(), vmid))
             .unwrap()
             .unwrap();
@@ -138,14 +140,17 @@ async fn check_db_replicas(env: &EngineEnv, id: &str) {
         );
     }
     let src = env
-        .engine
-        .store()
+        .db()
         .read(|conn| proxdeck::metadata::get(conn, env.engine.cluster(), 101))
         .unwrap()
         .unwrap();
     assert_eq!(src.replicated_nodes, vec!["pve-node-02", "pve-node-03"]);
-    assert_eq!(env.reserved_count(), (0, 0), "no reservation is left over");
-    let v = proxdeck::engine::audit::verify(env.engine.store()).unwrap();
+    assert_eq!(
+        env.reserved_count().await,
+        (0, 0),
+        "no reservation is left over"
+    );
+    let v = proxdeck::engine::audit::verify(&env.db()).unwrap();
     assert!(v.problems.is_empty(), "{v:?}");
 }
 
@@ -157,11 +162,11 @@ async fn replicate_the_template_to_all_nodes_by_clone_and_migrate() {
     let rec = env
         .engine
         .propose(
-            Action::Replicate {
+            Action::Replicate(Replicate {
                 source: src,
                 targets: Targets::All,
                 start: false,
-            },
+            }),
             me(),
             None,
             &inv,
@@ -190,7 +195,7 @@ async fn replicate_the_template_to_all_nodes_by_clone_and_migrate() {
         .propose(replicate(&inv, "pve-db-01", Targets::All), me(), None, &inv)
         .await;
     assert!(
-        matches!(&again, Err(EngineError::Plan(m)) if m.contains("already has a replica")),
+        matches!(&again, Err(EngineError::NothingToDo(m)) if m.contains("already has a replica")),
         "{again:?}"
     );
 }
@@ -236,11 +241,11 @@ async fn a_running_container_replicates_by_backup_and_restore() {
     let inv = env.inventory().await;
     let rec = propose_and_run(
         &env,
-        Action::Replicate {
+        Action::Replicate(Replicate {
             source: EngineEnv::sel(&inv, "pve-web-01"),
             targets: Targets::All,
             start: true,
-        },
+        }),
     )
     .await;
     assert_eq!(rec.state, ActionState::Succeeded, "{:?}", rec.error);
@@ -298,7 +303,7 @@ async fn a_running_container_replicates_by_backup_and_restore() {
         .await
         .unwrap();
     assert_eq!(left.len(), 5, "{left:?}");
-    assert_eq!(env.reserved_count(), (0, 0));
+    assert_eq!(env.reserved_count().await, (0, 0));
 }
 
 #[tokio::test]
@@ -363,9 +368,10 @@ async fn a_clone_failing_half_way_fails_its_target_and_releases_everything() {
         rec.error
     );
     let st = env.engine.status(&rec.id).await.unwrap();
-    assert_eq!(st.results[0].status, "failed");
+    assert_eq!(st.results[0].status, TargetStatus::Failed);
     assert_eq!(
-        st.results[1].status, "success",
+        st.results[1].status,
+        TargetStatus::Success,
         "one target failing does not stop the others"
     );
     assert!(
@@ -377,10 +383,9 @@ async fn a_clone_failing_half_way_fails_its_target_and_releases_everything() {
             .iter()
             .all(|r| r.vmid != Some(node2))
     );
-    assert_eq!(env.reserved_count(), (0, 0));
+    assert_eq!(env.reserved_count().await, (0, 0));
     let held: i64 = env
-        .engine
-        .store()
+        .db()
         .read(|c| Ok::<_, proxdeck::store::StoreError>(c.query_row("SELECT count(*) FROM ip_allocations WHERE ip = '192.168.2.101' AND state IN ('reserved', 'active')", [], |r| r.get(0))?))
         .unwrap();
     assert_eq!(held, 0, "the failed target's address is free again");
@@ -427,7 +432,7 @@ async fn a_node_going_offline_a_locked_guest_and_an_api_500_each_fail_cleanly() 
             .all(|r| r.vmid != Some(vmid)),
         "the half-made clone was removed"
     );
-    assert_eq!(env.reserved_count(), (0, 0));
+    assert_eq!(env.reserved_count().await, (0, 0));
     admin(
         &env.target,
         "node",
@@ -456,7 +461,7 @@ async fn a_node_going_offline_a_locked_guest_and_an_api_500_each_fail_cleanly() 
         rec.error
     );
     admin(&env.target, "unlock", json!({"vmid": 101})).await;
-    assert_eq!(env.reserved_count(), (0, 0));
+    assert_eq!(env.reserved_count().await, (0, 0));
 
     // A 500 from the API, with its message.
     admin(&env.target, "fail", json!({"method": "POST", "path": "/nodes/pve-node-01/qemu/101/clone", "status": 500, "message": "storage 'local-lvm' is not online"})).await;
@@ -478,7 +483,7 @@ async fn a_node_going_offline_a_locked_guest_and_an_api_500_each_fail_cleanly() 
         "{:?}",
         rec.error
     );
-    assert_eq!(env.reserved_count(), (0, 0));
+    assert_eq!(env.reserved_count().await, (0, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -488,12 +493,12 @@ async fn snapshot_then_rollback_with_a_safety_snapshot_first() {
     let web = EngineEnv::sel(&inv, "pve-web-01");
     let snap = propose_and_run(
         &env,
-        Action::CreateGuestSnapshot {
+        Action::CreateGuestSnapshot(CreateGuestSnapshot {
             guest: web.clone(),
             name: Some("before-change".into()),
             description: Some("test".into()),
             vmstate: false,
-        },
+        }),
     )
     .await;
     assert_eq!(
@@ -512,11 +517,11 @@ async fn snapshot_then_rollback_with_a_safety_snapshot_first() {
     .unwrap();
     let rb = propose_and_run(
         &env,
-        Action::RollbackGuestSnapshot {
+        Action::RollbackGuestSnapshot(RollbackGuestSnapshot {
             guest: web.clone(),
             snapshot: "before-change".into(),
             start: true,
-        },
+        }),
     )
     .await;
     assert_eq!(rb.state, ActionState::Succeeded, "{:?}", rb.error);
@@ -543,8 +548,7 @@ async fn snapshot_then_rollback_with_a_safety_snapshot_first() {
     assert_eq!(c.guest_status(&g).await.unwrap().status, "running");
     // The catalog knows who made what.
     let purposes: Vec<(String, Option<String>)> = env
-        .engine
-        .store()
+        .db()
         .read(|conn| {
             let mut st = conn.prepare("SELECT name, purpose FROM snapshots WHERE vmid = 105 AND state = 'present' ORDER BY name")?;
             let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<_>, _>>()?;
@@ -563,11 +567,11 @@ async fn snapshot_then_rollback_with_a_safety_snapshot_first() {
     // A rollback that fails goes back to its safety snapshot: rolled_back.
     let bad = propose_and_run(
         &env,
-        Action::RollbackGuestSnapshot {
+        Action::RollbackGuestSnapshot(RollbackGuestSnapshot {
             guest: web,
             snapshot: "no-such-snapshot".into(),
             start: false,
-        },
+        }),
     )
     .await;
     assert_eq!(bad.state, ActionState::RolledBack, "{:?}", bad.error);
@@ -589,12 +593,12 @@ async fn assign_a_static_address_to_a_guest() {
     let keep = env
         .engine
         .propose(
-            Action::AssignStaticIp {
+            Action::AssignStaticIp(AssignStaticIp {
                 guest: EngineEnv::sel(&inv, "pve-web-01"),
                 ip: None,
                 mac: None,
                 hostname: None,
-            },
+            }),
             me(),
             None,
             &inv,
@@ -615,12 +619,12 @@ async fn assign_a_static_address_to_a_guest() {
     let wanted = Some("192.168.2.201".parse().unwrap());
     let rec = propose_and_run(
         &env,
-        Action::AssignStaticIp {
+        Action::AssignStaticIp(AssignStaticIp {
             guest: EngineEnv::sel(&inv, "pve-web-01"),
             ip: wanted,
             mac: None,
             hostname: None,
-        },
+        }),
     )
     .await;
     assert_eq!(rec.state, ActionState::Succeeded, "{:?}", rec.error);
@@ -641,8 +645,7 @@ async fn assign_a_static_address_to_a_guest() {
         "the guest keeps its MAC"
     );
     let active: Vec<String> = env
-        .engine
-        .store()
+        .db()
         .read(|c| {
             let mut st =
                 c.prepare("SELECT ip FROM ip_allocations WHERE vmid = 105 AND state = 'active'")?;
@@ -716,12 +719,12 @@ async fn clone_a_guest_to_a_node_with_a_fresh_identity() {
     let mut events = env.engine.subscribe();
     let rec = propose_and_run(
         &env,
-        Action::CloneGuest {
+        Action::CloneGuest(CloneGuest {
             source: EngineEnv::sel(&inv, "pve-db-01"),
             target_node: "node-03".into(),
             role: Some("app".into()),
             start: false,
-        },
+        }),
     )
     .await;
     assert_eq!(rec.state, ActionState::Succeeded, "{:?}", rec.error);
@@ -740,8 +743,7 @@ async fn clone_a_guest_to_a_node_with_a_fresh_identity() {
         )
     );
     let md = env
-        .engine
-        .store()
+        .db()
         .read(|c| proxdeck::metadata::get(c, env.engine.cluster(), t.vmid))
         .unwrap()
         .unwrap();
@@ -761,7 +763,7 @@ async fn clone_a_guest_to_a_node_with_a_fresh_identity() {
     assert!(seen.iter().any(|e| matches!(e, proxdeck::engine::EngineEvent::StepStarted { key, .. } if key == "clone@pve-node-03")));
     assert!(seen.iter().any(|e| matches!(e, proxdeck::engine::EngineEvent::Progress { percent, .. } if *percent >= 100.0)));
     assert!(seen.iter().any(|e| matches!(e, proxdeck::engine::EngineEvent::TaskLine { line, .. } if line.contains("transferred"))));
-    assert!(seen.iter().any(|e| matches!(e, proxdeck::engine::EngineEvent::ActionChanged { state, .. } if state == "succeeded")));
+    assert!(seen.iter().any(|e| matches!(e, proxdeck::engine::EngineEvent::ActionChanged { state, .. } if *state == ActionState::Succeeded)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -782,7 +784,7 @@ async fn cancelling_stops_between_steps_and_cleans_up() {
     // Not yet running: cancelled at once, identities released.
     let c = env.engine.cancel(&rec.id, me()).await.unwrap();
     assert_eq!(c.state, ActionState::Cancelled);
-    assert_eq!(env.reserved_count(), (0, 0));
+    assert_eq!(env.reserved_count().await, (0, 0));
     // Running: the cancel is seen before the next step.
     let rec = env
         .engine
@@ -822,7 +824,7 @@ async fn cancelling_stops_between_steps_and_cleans_up() {
             .all(|r| r.vmid != Some(vmid)),
         "the clone was removed"
     );
-    assert_eq!(env.reserved_count(), (0, 0));
+    assert_eq!(env.reserved_count().await, (0, 0));
     let steps = env.engine.steps(&rec.id).await.unwrap();
     assert!(
         steps
@@ -850,7 +852,7 @@ async fn held_proposals_wait_for_their_confirmation() {
         Some("approval_required: replicate_resource")
     );
     assert_eq!(
-        env.reserved_count(),
+        env.reserved_count().await,
         (2, 2),
         "names and addresses held while shown"
     );
@@ -880,7 +882,7 @@ async fn held_proposals_wait_for_their_confirmation() {
         .unwrap_err();
     assert!(matches!(again, EngineError::WrongState { .. }), "{again}");
     env.engine.reject(&rec.id, me(), "test").await.unwrap();
-    assert_eq!(env.reserved_count(), (0, 0));
+    assert_eq!(env.reserved_count().await, (0, 0));
 
     // Dropped from the dialog: reservations freed at once.
     let held = env
@@ -890,7 +892,7 @@ async fn held_proposals_wait_for_their_confirmation() {
         .unwrap();
     let dropped = env.engine.cancel(&held.id, me()).await.unwrap();
     assert_eq!(dropped.state, ActionState::Cancelled);
-    assert_eq!(env.reserved_count(), (0, 0));
+    assert_eq!(env.reserved_count().await, (0, 0));
 
     // Forgotten (the console died with the dialog open): expired.
     let held = env
@@ -903,8 +905,7 @@ async fn held_proposals_wait_for_their_confirmation() {
         0,
         "young proposals stay"
     );
-    env.engine
-        .store()
+    env.db()
         .write(|tx| {
             tx.execute(
                 "UPDATE actions SET updated_at = updated_at - 7200 WHERE id = ?1",
@@ -918,7 +919,7 @@ async fn held_proposals_wait_for_their_confirmation() {
         env.engine.get(&held.id).await.unwrap().unwrap().state,
         ActionState::Cancelled
     );
-    assert_eq!(env.reserved_count(), (0, 0));
+    assert_eq!(env.reserved_count().await, (0, 0));
 }
 
 /// A policy that changed between showing and confirming wins.
@@ -928,12 +929,12 @@ async fn submitting_asks_the_policy_again() {
     let mut cfg = common::engine_env::config_for(&target);
     let env_plan = EngineEnv::with_config(target, cfg.clone(), Default::default());
     let inv = env_plan.inventory().await;
-    let action = Action::CreateGuestSnapshot {
+    let action = Action::CreateGuestSnapshot(CreateGuestSnapshot {
         guest: EngineEnv::sel(&inv, "pve-av-01"),
         name: Some("x1".into()),
         description: None,
         vmstate: false,
-    };
+    });
     let held = env_plan
         .engine
         .propose_held(action, me(), None, &inv)
@@ -945,8 +946,9 @@ async fn submitting_asks_the_policy_again() {
         cfg,
         env_plan.engine.cluster(),
         env_plan.engine.client().clone(),
-        env_plan.engine.store().clone(),
+        env_plan.db(),
         Default::default(),
+        None,
     );
     let err = ro
         .submit(&held.id, held.plan_hash.as_deref().unwrap(), me())

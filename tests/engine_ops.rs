@@ -6,6 +6,10 @@
 
 mod common;
 
+use proxdeck::engine::{
+    CleanupLvmSnapshots, CreateBackup, CreateLvmSnapshot, GuardedHostUpgrade, PruneBackups,
+    RestoreBackup, RestoreLvmSnapshot, VerifyBackup,
+};
 use std::sync::Arc;
 
 use common::engine_env::{EngineEnv, config_for, fast_wait};
@@ -54,8 +58,8 @@ async fn run(env: &EngineEnv, action: Action) -> Result<ActionRecord, EngineErro
 }
 
 fn lvm_state(env: &EngineEnv, node: &str, name: &str) -> Option<(String, bool)> {
-    env.engine
-        .store()
+    env
+        .db()
         .read(|c| {
             Ok::<_, proxdeck::store::StoreError>(
                 c.query_row(
@@ -74,13 +78,13 @@ async fn lvm_snapshots_are_taken_and_merged_back_honestly() {
     let (env, _) = env_with(|_| {}).await;
     let rec = run(
         &env,
-        Action::CreateLvmSnapshot {
+        Action::CreateLvmSnapshot(CreateLvmSnapshot {
             node: "node-01".into(),
             volume: None,
             name: Some("before-kernel".into()),
             size: Some("10%".into()),
             description: Some("kernel 6.8".into()),
-        },
+        }),
     )
     .await
     .unwrap();
@@ -103,13 +107,13 @@ async fn lvm_snapshots_are_taken_and_merged_back_honestly() {
     // The same name again is LVM's own refusal, before anything runs.
     let e = run(
         &env,
-        Action::CreateLvmSnapshot {
+        Action::CreateLvmSnapshot(CreateLvmSnapshot {
             node: "pve-node-01".into(),
             volume: None,
             name: Some("before-kernel".into()),
             size: None,
             description: None,
-        },
+        }),
     )
     .await
     .unwrap_err();
@@ -120,11 +124,11 @@ async fn lvm_snapshots_are_taken_and_merged_back_honestly() {
     // Merging into the mounted root waits for the next activation: said so, not claimed done.
     let rec = run(
         &env,
-        Action::RestoreLvmSnapshot {
+        Action::RestoreLvmSnapshot(RestoreLvmSnapshot {
             node: "pve-node-01".into(),
             volume: "pve/root".into(),
             name: "before-kernel".into(),
-        },
+        }),
     )
     .await
     .unwrap();
@@ -140,11 +144,11 @@ async fn lvm_snapshots_are_taken_and_merged_back_honestly() {
     // A second merge of it is refused: one is already pending.
     let e = run(
         &env,
-        Action::RestoreLvmSnapshot {
+        Action::RestoreLvmSnapshot(RestoreLvmSnapshot {
             node: "pve-node-01".into(),
             volume: "pve/root".into(),
             name: "before-kernel".into(),
-        },
+        }),
     )
     .await
     .unwrap_err();
@@ -152,23 +156,23 @@ async fn lvm_snapshots_are_taken_and_merged_back_honestly() {
     // Not in use: merged at once.
     run(
         &env,
-        Action::CreateLvmSnapshot {
+        Action::CreateLvmSnapshot(CreateLvmSnapshot {
             node: "pve-node-02".into(),
             volume: Some("pve/swap".into()),
             name: Some("s1".into()),
             size: Some("1G".into()),
             description: None,
-        },
+        }),
     )
     .await
     .unwrap();
     let rec = run(
         &env,
-        Action::RestoreLvmSnapshot {
+        Action::RestoreLvmSnapshot(RestoreLvmSnapshot {
             node: "pve-node-02".into(),
             volume: "pve/swap".into(),
             name: "s1".into(),
-        },
+        }),
     )
     .await
     .unwrap();
@@ -188,11 +192,11 @@ async fn an_overflowed_snapshot_cannot_be_merged_and_manual_deletion_is_prohibit
     hosts.add_snapshot("pve-node-03", "root", "old-full", 1 << 30, 11 * 86_400);
     let e = run(
         &env,
-        Action::RestoreLvmSnapshot {
+        Action::RestoreLvmSnapshot(RestoreLvmSnapshot {
             node: "pve-node-03".into(),
             volume: "pve/root".into(),
             name: "old-full".into(),
-        },
+        }),
     )
     .await
     .unwrap_err();
@@ -212,27 +216,27 @@ async fn retention_removes_only_expired_snapshots_proxdeck_made() {
     for n in ["ours-old", "ours-new"] {
         run(
             &env,
-            Action::CreateLvmSnapshot {
+            Action::CreateLvmSnapshot(CreateLvmSnapshot {
                 node: "pve-node-01".into(),
                 volume: None,
                 name: Some(n.into()),
                 size: Some("1G".into()),
                 description: None,
-            },
+            }),
         )
         .await
         .unwrap();
     }
     hosts.add_snapshot("pve-node-01", "root", "admins-old", 1 << 30, 40 * 86_400);
-    env.engine.store().write(|tx| {
+    env.db().write(|tx| {
         tx.execute("UPDATE snapshots SET created_at = created_at - 40 * 86400 WHERE name IN ('ours-old', 'admins-old')", [])?;
         Ok::<_, proxdeck::store::StoreError>(())
     }).unwrap();
     let rec = run(
         &env,
-        Action::CleanupLvmSnapshots {
+        Action::CleanupLvmSnapshots(CleanupLvmSnapshots {
             node: Some("pve-node-01".into()),
-        },
+        }),
     )
     .await
     .unwrap();
@@ -257,9 +261,9 @@ async fn retention_removes_only_expired_snapshots_proxdeck_made() {
     // Nothing left to do is said, not planned.
     let e = run(
         &env,
-        Action::CleanupLvmSnapshots {
+        Action::CleanupLvmSnapshots(CleanupLvmSnapshots {
             node: Some("pve-node-01".into()),
-        },
+        }),
     )
     .await
     .unwrap_err();
@@ -274,10 +278,10 @@ async fn a_passing_upgrade_keeps_its_snapshot_and_a_failing_one_merges_it_back()
     let (env, _) = env_with(|_| {}).await;
     let rec = run(
         &env,
-        Action::GuardedHostUpgrade {
+        Action::GuardedHostUpgrade(GuardedHostUpgrade {
             node: "pve-node-02".into(),
             command: None,
-        },
+        }),
     )
     .await
     .unwrap();
@@ -292,7 +296,7 @@ async fn a_passing_upgrade_keeps_its_snapshot_and_a_failing_one_merges_it_back()
     );
     let output: Vec<String> = env
         .engine
-        .read(move |c, _| proxdeck::engine::journal::log(c, &rec.id))
+        .log(&rec.id)
         .await
         .unwrap()
         .into_iter()
@@ -305,10 +309,10 @@ async fn a_passing_upgrade_keeps_its_snapshot_and_a_failing_one_merges_it_back()
 
     let rec = run(
         &env,
-        Action::GuardedHostUpgrade {
+        Action::GuardedHostUpgrade(GuardedHostUpgrade {
             node: "pve-node-03".into(),
             command: Some("apt-get update && exit 100".into()),
-        },
+        }),
     )
     .await
     .unwrap();
@@ -334,8 +338,8 @@ async fn a_passing_upgrade_keeps_its_snapshot_and_a_failing_one_merges_it_back()
 type CatalogRow = (String, Option<String>, Option<String>, Option<String>);
 
 fn catalog(env: &EngineEnv, volid: &str) -> Option<CatalogRow> {
-    env.engine
-        .store()
+    env
+        .db()
         .read(|c| {
             Ok::<_, proxdeck::store::StoreError>(
                 c.query_row(
@@ -366,7 +370,7 @@ async fn a_backup_is_made_verified_synced_and_pruned() {
     let inv = env.inventory().await;
     let rec = run(
         &env,
-        Action::CreateBackup {
+        Action::CreateBackup(CreateBackup {
             guest: EngineEnv::sel(&inv, "pve-web-01"),
             storage: "nfs-backup".into(),
             mode: "snapshot".into(),
@@ -375,7 +379,7 @@ async fn a_backup_is_made_verified_synced_and_pruned() {
             verify: true,
             sync: true,
             prune: true,
-        },
+        }),
     )
     .await
     .unwrap();
@@ -422,11 +426,11 @@ async fn a_corrupted_archive_fails_verification_with_the_tools_message() {
     let inv = env.inventory().await;
     let rec = run(
         &env,
-        Action::VerifyBackup {
+        Action::VerifyBackup(VerifyBackup {
             volid: volid.clone(),
             node: "pve-node-01".into(),
             guest: Some(EngineEnv::sel(&inv, "pve-web-01")),
-        },
+        }),
     )
     .await
     .unwrap();
@@ -445,11 +449,11 @@ async fn a_corrupted_archive_fails_verification_with_the_tools_message() {
     // A good one passes.
     let rec = run(
         &env,
-        Action::VerifyBackup {
+        Action::VerifyBackup(VerifyBackup {
             volid: list[1].volid.clone(),
             node: "pve-node-01".into(),
             guest: None,
-        },
+        }),
     )
     .await
     .unwrap();
@@ -470,12 +474,12 @@ async fn prune_plans_show_every_archive_with_the_rule_that_keeps_it() {
     let rec = env
         .engine
         .propose(
-            Action::PruneBackups {
+            Action::PruneBackups(PruneBackups {
                 vmid: 105,
                 storage: "nfs-backup".into(),
                 node: "pve-node-02".into(),
                 guest: Some(EngineEnv::sel(&inv, "pve-web-01")),
-            },
+            }),
             me(),
             None,
             &inv,
@@ -524,7 +528,7 @@ fn named_restore(
     name: &str,
     ip: Option<std::net::Ipv4Addr>,
 ) -> Action {
-    Action::RestoreBackup {
+    Action::RestoreBackup(RestoreBackup {
         volid,
         node: "pve-node-02".into(),
         target_node: target.into(),
@@ -535,7 +539,7 @@ fn named_restore(
         snapshot_target: false,
         guest: None,
         kind: GuestKind::Lxc,
-    }
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -551,7 +555,7 @@ async fn a_backup_restores_as_a_new_guest_with_a_fresh_identity() {
     let volid = list.iter().max_by_key(|c| c.ctime).unwrap().volid.clone();
     let rec = run(
         &env,
-        Action::RestoreBackup {
+        Action::RestoreBackup(RestoreBackup {
             volid: volid.clone(),
             node: "pve-node-02".into(),
             target_node: "pve-node-03".into(),
@@ -562,7 +566,7 @@ async fn a_backup_restores_as_a_new_guest_with_a_fresh_identity() {
             snapshot_target: true,
             guest: Some(EngineEnv::sel(&inv, "pve-web-01")),
             kind: GuestKind::Lxc,
-        },
+        }),
     )
     .await
     .unwrap();
@@ -588,8 +592,7 @@ async fn a_backup_restores_as_a_new_guest_with_a_fresh_identity() {
     );
     // The address and MAC are recorded as active for the new guest.
     let held: (String, String, i64) = env
-        .engine
-        .store()
+        .db()
         .read(|c| {
             Ok::<_, proxdeck::store::StoreError>(c.query_row(
                 "SELECT ip, state, vmid FROM ip_allocations WHERE mac = ?1",

@@ -6,6 +6,7 @@
 
 mod common;
 
+use proxdeck::engine::{CleanupLvmSnapshots, CreateLvmSnapshot, GuardedHostUpgrade};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -231,14 +232,14 @@ fn a_failing_upgrade_is_rolled_back_by_a_pending_merge() {
         let r = SshRunner::new(&vm.config(NODE));
         origin(&r, "t4root", 96).await;
         sh(&r, "mkdir -p /run/t4 && mount /dev/pve/t4root /run/t4").await;
-        let rec = run(&env, Action::GuardedHostUpgrade { node: NODE.into(), command: None }).await;
+        let rec = run(&env, Action::GuardedHostUpgrade(GuardedHostUpgrade { node: NODE.into(), command: None })).await;
         assert_eq!(rec.state, ActionState::RolledBack, "{:?}", rec.error);
         let err = rec.error.clone().unwrap_or_default();
         assert!(err.contains("exited 100") && err.contains("reboot"), "{err}");
         let snap = rec.plan.as_ref().and_then(|p| p.safety_snapshot.clone()).expect("snapshot");
         let s = lvs(&r).await.into_iter().find(|x| x.name == snap).expect("listed");
         assert_eq!(s.state(), "merge_pending");
-        let output: Vec<String> = env.engine.read(move |c, _| proxdeck::engine::journal::log(c, &rec.id)).await.expect("log").into_iter().map(|(_, _, l)| l).collect();
+        let output: Vec<String> = env.engine.log(&rec.id).await.expect("log").into_iter().map(|(_, _, l)| l).collect();
         assert!(output.iter().any(|l| l == "upgrading") && output.iter().any(|l| l == "broken"), "{output:#?}");
         sh(&r, "umount /run/t4; lvchange -an pve/t4root; lvchange -ay pve/t4root; sleep 2; lvremove -y pve/t4root").await;
     });
@@ -253,10 +254,10 @@ fn a_passing_upgrade_keeps_its_snapshot_and_retention_cleans_up_later() {
         origin(&r, "t5root", 96).await;
         let rec = run(
             &env,
-            Action::GuardedHostUpgrade {
+            Action::GuardedHostUpgrade(GuardedHostUpgrade {
                 node: NODE.into(),
                 command: None,
-            },
+            }),
         )
         .await;
         assert_eq!(rec.state, ActionState::Succeeded, "{:?}", rec.error);
@@ -277,19 +278,18 @@ fn a_passing_upgrade_keeps_its_snapshot_and_retention_cleans_up_later() {
         // A second, manual one; then the upgrade's grows old.
         let rec = run(
             &env,
-            Action::CreateLvmSnapshot {
+            Action::CreateLvmSnapshot(CreateLvmSnapshot {
                 node: NODE.into(),
                 volume: None,
                 name: Some("t5manual".into()),
                 size: Some("16M".into()),
                 description: None,
-            },
+            }),
         )
         .await;
         assert_eq!(rec.state, ActionState::Succeeded, "{:?}", rec.error);
         let old = snap.clone();
-        env.engine
-            .store()
+        env.db()
             .write(move |tx| {
                 tx.execute(
                     "UPDATE snapshots SET created_at = created_at - 31 * 86400 WHERE name = ?1",
@@ -300,9 +300,9 @@ fn a_passing_upgrade_keeps_its_snapshot_and_retention_cleans_up_later() {
             .expect("aged");
         let rec = run(
             &env,
-            Action::CleanupLvmSnapshots {
+            Action::CleanupLvmSnapshots(CleanupLvmSnapshots {
                 node: Some(NODE.into()),
-            },
+            }),
         )
         .await;
         assert_eq!(rec.state, ActionState::Succeeded, "{:?}", rec.error);

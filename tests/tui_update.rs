@@ -6,6 +6,11 @@ mod common;
 use common::tui::{busy_state, ch, press, replication, seed_state, sel, status_text, typed};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use proxdeck::engine::{Action, ActionState, EngineEvent, Targets};
+use proxdeck::engine::{
+    AssignStaticIp, CreateBackup, CreateGuestSnapshot, CreateLvmSnapshot, GuardedHostUpgrade,
+    PruneBackups, Replicate, RestoreBackup, RestoreLvmSnapshot, RollbackGuestSnapshot,
+    VerifyBackup,
+};
 use proxdeck::tui::msg::{Effect, Msg};
 use proxdeck::tui::pane::PaneId;
 use proxdeck::tui::state::{ConfirmKind, Dialog, Mode};
@@ -136,11 +141,11 @@ fn replicate_opens_a_form_whose_choice_becomes_the_action() {
     assert_eq!(
         fx,
         vec![Effect::Propose {
-            action: Action::Replicate {
+            action: Action::Replicate(Replicate {
                 source: sel(&s, "pve-db-01"),
                 targets: Targets::All,
                 start: false
-            },
+            }),
             reason: None
         }]
     );
@@ -155,11 +160,11 @@ fn replicate_opens_a_form_whose_choice_becomes_the_action() {
     assert_eq!(
         fx,
         vec![Effect::Propose {
-            action: Action::Replicate {
+            action: Action::Replicate(Replicate {
                 source: sel(&s, "pve-db-01"),
                 targets: Targets::Nodes(vec!["pve-node-02".into()]),
                 start: true
-            },
+            }),
             reason: None
         }]
     );
@@ -333,7 +338,7 @@ fn the_ip_form_suggests_a_free_address_and_refuses_taken_ones() {
     typed(&mut s, "192.168.1.150");
     let fx = press(&mut s, KeyCode::Enter);
     assert!(
-        matches!(&fx[..], [Effect::Propose { action: Action::AssignStaticIp { ip: Some(ip), .. }, .. }] if ip.to_string() == "192.168.1.150"),
+        matches!(&fx[..], [Effect::Propose { action: Action::AssignStaticIp(AssignStaticIp { ip: Some(ip), .. }), .. }] if ip.to_string() == "192.168.1.150"),
         "{fx:?}"
     );
 }
@@ -362,7 +367,7 @@ fn the_snapshot_form_checks_names_against_the_guest() {
     typed(&mut s, "before-patch");
     let fx = press(&mut s, KeyCode::Enter);
     assert!(
-        matches!(&fx[..], [Effect::Propose { action: Action::CreateGuestSnapshot { name: Some(n), .. }, .. }] if n == "before-patch"),
+        matches!(&fx[..], [Effect::Propose { action: Action::CreateGuestSnapshot(CreateGuestSnapshot { name: Some(n), .. }), .. }] if n == "before-patch"),
         "{fx:?}"
     );
 }
@@ -376,7 +381,7 @@ fn rollback_targets_the_selected_snapshot_only() {
     select(&mut s, "snap:102:pre-upgrade");
     let fx = ch(&mut s, 'r');
     assert!(
-        matches!(&fx[..], [Effect::Propose { action: Action::RollbackGuestSnapshot { snapshot, start: true, .. }, .. }] if snapshot == "pre-upgrade"),
+        matches!(&fx[..], [Effect::Propose { action: Action::RollbackGuestSnapshot(RollbackGuestSnapshot { snapshot, start: true, .. }), .. }] if snapshot == "pre-upgrade"),
         "{fx:?}"
     );
 }
@@ -398,7 +403,7 @@ fn read_only_refuses_every_mutation_and_says_why() {
     ch(&mut s, '6');
     assert!(ch(&mut s, 'a').is_empty() && s.dialogs.is_empty());
     ch(&mut s, ':');
-    typed(&mut s, "replicate pve-db-01 all");
+    typed(&mut s, "replicate pve-db-01 --to all");
     assert!(press(&mut s, KeyCode::Enter).is_empty());
     assert!(status_text(&s).contains("read-only"));
 }
@@ -420,16 +425,16 @@ fn the_command_line_completes_and_proposes() {
         Mode::Command { input, .. } => assert_eq!(input.lines().join(""), "replicate pve-db-01 "),
         other => panic!("{other:?}"),
     }
-    typed(&mut s, "pve-node-03");
+    typed(&mut s, "--to pve-node-03");
     let fx = press(&mut s, KeyCode::Enter);
     assert_eq!(
         fx,
         vec![Effect::Propose {
-            action: Action::Replicate {
+            action: Action::Replicate(Replicate {
                 source: sel(&s, "pve-db-01"),
                 targets: Targets::Nodes(vec!["pve-node-03".into()]),
                 start: false
-            },
+            }),
             reason: None
         }]
     );
@@ -613,7 +618,7 @@ fn backup_keys_build_backup_actions() {
     assert!(matches!(s.dialogs.last(), Some(Dialog::Form(f)) if f.title == "Back up pve-web-01"));
     let fx = press(&mut s, KeyCode::Enter);
     assert!(
-        matches!(&fx[..], [Effect::Propose { action: Action::CreateBackup { storage, mode, compress, verify: true, prune: false, .. }, .. }]
+        matches!(&fx[..], [Effect::Propose { action: Action::CreateBackup(CreateBackup { storage, mode, compress, verify: true, prune: false, .. }), .. }]
             if storage == "local" || storage == "nfs-backup" && mode == "snapshot" && compress == "zstd"),
         "{fx:?}"
     );
@@ -629,13 +634,13 @@ fn backup_keys_build_backup_actions() {
     select(&mut s, &key);
     let fx = ch(&mut s, 'v');
     assert!(
-        matches!(&fx[..], [Effect::Propose { action: Action::VerifyBackup { volid, .. }, .. }] if key.ends_with(volid.rsplit('/').next().unwrap_or(""))),
+        matches!(&fx[..], [Effect::Propose { action: Action::VerifyBackup(VerifyBackup { volid, .. }), .. }] if key.ends_with(volid.rsplit('/').next().unwrap_or(""))),
         "{fx:?}"
     );
     s.busy = None;
     let fx = ch(&mut s, 'p');
     assert!(
-        matches!(&fx[..], [Effect::Propose { action: Action::PruneBackups { vmid: 105, storage, .. }, .. }] if storage == "nfs-backup"),
+        matches!(&fx[..], [Effect::Propose { action: Action::PruneBackups(PruneBackups { vmid: 105, storage, .. }), .. }] if storage == "nfs-backup"),
         "{fx:?}"
     );
     s.busy = None;
@@ -659,7 +664,7 @@ fn backup_keys_build_backup_actions() {
     typed(&mut s, "pve-web-07");
     let fx = press(&mut s, KeyCode::Enter);
     assert!(
-        matches!(&fx[..], [Effect::Propose { action: Action::RestoreBackup { target_node, new_name: Some(n), kind: proxdeck::pve::GuestKind::Lxc, .. }, .. }]
+        matches!(&fx[..], [Effect::Propose { action: Action::RestoreBackup(RestoreBackup { target_node, new_name: Some(n), kind: proxdeck::pve::GuestKind::Lxc, .. }), .. }]
             if target_node == "pve-node-02" && n == "pve-web-07"),
         "{fx:?}"
     );
@@ -685,14 +690,14 @@ fn node_and_lvm_keys_build_host_actions() {
     typed(&mut s, "%");
     let fx = press(&mut s, KeyCode::Enter);
     assert!(
-        matches!(&fx[..], [Effect::Propose { action: Action::CreateLvmSnapshot { node, volume: Some(v), name: Some(n), size: Some(z), .. }, .. }]
+        matches!(&fx[..], [Effect::Propose { action: Action::CreateLvmSnapshot(CreateLvmSnapshot { node, volume: Some(v), name: Some(n), size: Some(z), .. }), .. }]
             if node == "pve-node-01" && v == "pve/root" && n == "before-kernel" && z == "12%"),
         "{fx:?}"
     );
     s.busy = None;
     let fx = ch(&mut s, 'U');
     assert!(
-        matches!(&fx[..], [Effect::Propose { action: Action::GuardedHostUpgrade { node, command: None }, .. }] if node == "pve-node-01"),
+        matches!(&fx[..], [Effect::Propose { action: Action::GuardedHostUpgrade(GuardedHostUpgrade { node, command: None }), .. }] if node == "pve-node-01"),
         "{fx:?}"
     );
     s.busy = None;
@@ -700,7 +705,7 @@ fn node_and_lvm_keys_build_host_actions() {
     select(&mut s, "lvm:pve-node-01:pve/root/pre-upgrade-2026-11-20");
     let fx = ch(&mut s, 'r');
     assert!(
-        matches!(&fx[..], [Effect::Propose { action: Action::RestoreLvmSnapshot { node, volume, name }, .. }]
+        matches!(&fx[..], [Effect::Propose { action: Action::RestoreLvmSnapshot(RestoreLvmSnapshot { node, volume, name }), .. }]
             if node == "pve-node-01" && volume == "pve/root" && name == "pre-upgrade-2026-11-20"),
         "{fx:?}"
     );

@@ -104,7 +104,11 @@ pub fn run(cli: &Cli, args: &ConsoleArgs) -> Result<(), CliError> {
         config.policies.read_only,
     );
     let opts = options(&config, args, read_only.clone(), None)?;
-    let mut engine = Engine::new(
+    let hosts = cluster.ssh.as_ref().map(|ssh| {
+        std::sync::Arc::new(crate::host::ssh::SshRunner::new(ssh))
+            as std::sync::Arc<dyn crate::host::HostRunner>
+    });
+    let engine = Engine::new(
         config,
         &cluster.name,
         client,
@@ -113,10 +117,8 @@ pub fn run(cli: &Cli, args: &ConsoleArgs) -> Result<(), CliError> {
             read_only: read_only.is_some(),
             ..EngineOptions::default()
         },
+        hosts,
     );
-    if let Some(ssh) = &cluster.ssh {
-        engine = engine.with_hosts(std::sync::Arc::new(crate::host::ssh::SshRunner::new(ssh)));
-    }
     let rt = runtime()?;
     rt.block_on(tui::run(engine, opts)).map_err(CliError)
 }

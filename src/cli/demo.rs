@@ -135,8 +135,8 @@ pub fn run(args: &DemoArgs, cli: &Cli) -> Result<(), CliError> {
                 read_only: read_only.is_some(),
                 ..EngineOptions::default()
             },
-        )
-        .with_hosts(std::sync::Arc::new(session.hosts.clone()));
+            Some(std::sync::Arc::new(session.hosts.clone())),
+        );
         let out = tui::run(engine, opts).await.map_err(CliError);
         drop(session);
         out

@@ -1,11 +1,12 @@
 //! Setting up the engine for a command: configuration, database, client,
-//! and (for planning) a fresh inventory with metadata brought up to date.
+//! host access, and (for planning) a fresh read of the cluster.
+
+use std::sync::Arc;
 
 use super::Cli;
 use super::context::{CliError, connect, load_config};
 use crate::engine::{Engine, EngineOptions, GuestSel};
-use crate::inventory::{Inventory, RefreshOptions};
-use crate::naming::Convention;
+use crate::inventory::Inventory;
 use crate::store::Store;
 
 pub fn engine(cli: &Cli, lease_secs: Option<i64>) -> Result<Engine, CliError> {
@@ -17,21 +18,23 @@ pub fn engine(cli: &Cli, lease_secs: Option<i64>) -> Result<Engine, CliError> {
         lease_secs: lease_secs.unwrap_or(30),
         ..EngineOptions::default()
     };
-    let engine = Engine::new(config, &cluster.name, client, store, options);
-    Ok(match &cluster.ssh {
-        Some(ssh) => engine.with_hosts(std::sync::Arc::new(crate::host::ssh::SshRunner::new(ssh))),
-        None => engine,
-    })
+    let hosts: Option<Arc<dyn crate::host::HostRunner>> = cluster.ssh.as_ref().map(|ssh| {
+        Arc::new(crate::host::ssh::SshRunner::new(ssh)) as Arc<dyn crate::host::HostRunner>
+    });
+    Ok(Engine::new(
+        config,
+        &cluster.name,
+        client,
+        store,
+        options,
+        hosts,
+    ))
 }
 
-/// Read the cluster and bring the metadata in line with it.
+/// Read the cluster through the engine (metadata and addresses brought in line).
 pub async fn inventory(engine: &Engine) -> Result<Inventory, CliError> {
-    let (inv, _) = Inventory::refresh(engine.client(), None, &RefreshOptions::default()).await?;
-    let conv = Convention::new(&engine.config().naming);
-    engine
-        .store()
-        .write(|tx| crate::metadata::sync(tx, engine.cluster(), &conv, &inv))?;
-    Ok(inv)
+    let read = engine.refresh_inventory(None).await?;
+    Ok(Arc::unwrap_or_clone(read.inventory))
 }
 
 /// A guest by name or VMID.

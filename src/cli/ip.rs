@@ -3,15 +3,14 @@
 use std::net::Ipv4Addr;
 
 use clap::Subcommand;
-use serde_json::json;
 
 use super::Cli;
-use super::context::CliError;
-use super::identity::{IdentityContext, actor, parse_kind};
+use super::context::{CliError, runtime};
+use super::engine_ctx::{engine, inventory};
 use super::table;
-use crate::inventory::Inventory;
-use crate::ipam::alloc::Ipam;
-use crate::ipam::{AllocState, MacWanted, ReserveRequest};
+use crate::engine::identity::AddressRequest;
+use crate::engine::{Actor, Via};
+use crate::ipam::LiveAddresses;
 use crate::macaddr::MacAddr;
 use crate::pve::GuestKind;
 
@@ -60,130 +59,109 @@ pub enum IpCommand {
     },
 }
 
-pub fn run(cli: &Cli, cmd: &IpCommand) -> Result<std::process::ExitCode, CliError> {
-    let ctx = IdentityContext::open(cli)?;
-    let ipam = Ipam::new(&ctx.cluster, &ctx.config.naming);
-    match cmd {
-        IpCommand::Next {
-            node,
-            kind,
-            reserve,
-        } => {
-            let live = ctx.live();
-            if *reserve {
-                let by = actor();
-                let mut req = ReserveRequest::new(node, *kind, &by);
-                req.state = AllocState::Reserved;
-                let a = ctx.store.write(|tx| ipam.reserve(tx, &req, &live))?;
-                let gw = crate::ipam::ranges::subnet_of(&ctx.config.naming, node)?
-                    .1
-                    .gateway;
-                println!(
-                    "{}",
-                    json!({"ip": a.ip, "gateway": gw, "mac": a.mac, "reservation_id": a.id})
-                );
-            } else {
-                let (ip, gw) = ctx.store.read(|c| ipam.next_ip(c, node, *kind, &live))?;
-                println!("{}", json!({"ip": ip, "gateway": gw}));
-            }
-        }
-        IpCommand::Assign {
-            resource,
-            kind,
-            node,
-            ip,
-            mac,
-            hostname,
-        } => {
-            let live = ctx.live();
-            let by = actor();
-            let a = ctx.store.write(|tx| {
-                let mut req = ReserveRequest::new(node, *kind, &by);
-                req.vmid = Some(*resource);
-                req.ip = Some(*ip);
-                req.hostname = hostname.as_deref();
-                req.name = hostname.as_deref();
-                req.mac = mac.map(MacWanted::Given).unwrap_or(MacWanted::Auto);
-                req.state = AllocState::Active;
-                ipam.reserve(tx, &req, &live)
-            })?;
-            println!("{}", serde_json::to_string_pretty(&a)?);
-        }
-        IpCommand::List { node, all, json } => {
-            let rows = ctx.store.read(|c| ipam.list(c, node.as_deref(), *all))?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else {
-                let body: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|a| {
-                        vec![
-                            a.node.clone(),
-                            a.ip.to_string(),
-                            a.kind.to_string(),
-                            a.state.to_string(),
-                            a.vmid.map(|v| v.to_string()).unwrap_or_default(),
-                            a.resource_name.clone().unwrap_or_default(),
-                            a.mac.map(|m| m.to_string()).unwrap_or_default(),
-                            a.hostname.clone().unwrap_or_default(),
-                            crate::timefmt::format_local(a.allocated_at, "%Y-%m-%d %H:%M"),
-                        ]
-                    })
-                    .collect();
-                println!(
-                    "{}",
-                    table::render(
-                        &[
-                            "NODE", "IP", "TYPE", "STATE", "VMID", "NAME", "MAC", "HOSTNAME",
-                            "SINCE"
-                        ],
-                        &body
-                    )
-                );
-            }
-        }
-        IpCommand::Reconcile { json } => {
-            let Some(inv) = ctx.inventory()? else {
-                return Err(CliError(
-                    "no cluster configured: nothing to reconcile with".into(),
-                ));
-            };
-            let report = reconcile(&ctx, &ipam, &inv)?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                println!(
-                    "checked {} guests: {} address(es) imported, {} observed record(s) released, {} conflict(s)",
-                    report.guests_checked,
-                    report.imported.len(),
-                    report.released.len(),
-                    report.conflicts.len()
-                );
-                for a in &report.imported {
-                    println!("  imported  {} {} ({})", a.node, a.ip, a.holder());
-                }
-                for c in &report.conflicts {
-                    println!("  CONFLICT  {c}");
-                }
-            }
-            if !report.conflicts.is_empty() {
-                return Ok(std::process::ExitCode::FAILURE);
-            }
-        }
-    }
-    Ok(std::process::ExitCode::SUCCESS)
+/// `qemu`/`vm` or `lxc`/`ct`.
+pub fn parse_kind(s: &str) -> Result<GuestKind, String> {
+    GuestKind::parse(&s.to_ascii_lowercase())
+        .ok_or_else(|| format!("'{s}' is not a guest type (qemu, vm, lxc, ct)"))
 }
 
-/// Reconcile and bring metadata up to date in one transaction.
-pub fn reconcile(
-    ctx: &IdentityContext,
-    ipam: &Ipam,
-    inv: &Inventory,
-) -> Result<crate::ipam::reconcile::ReconcileReport, CliError> {
-    let conv = crate::naming::Convention::new(&ctx.config.naming);
-    let report = ctx.store.write(|tx| {
-        crate::metadata::sync(tx, &ctx.cluster, &conv, inv)?;
-        ipam.reconcile(tx, inv)
-    })?;
-    Ok(report)
+pub fn run(cli: &Cli, cmd: &IpCommand) -> Result<std::process::ExitCode, CliError> {
+    let engine = engine(cli, None)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let inv = inventory(&engine).await?;
+        let live = LiveAddresses::from_inventory(&inv);
+        let by = Actor::local(Via::Cli).label();
+        match cmd {
+            IpCommand::Next {
+                node,
+                kind,
+                reserve,
+            } => {
+                let next = engine.next_ip(node, *kind, *reserve, &by, &live).await?;
+                println!("{}", serde_json::to_string(&next)?);
+            }
+            IpCommand::Assign {
+                resource,
+                kind,
+                node,
+                ip,
+                mac,
+                hostname,
+            } => {
+                let a = engine
+                    .assign_address(
+                        AddressRequest {
+                            vmid: *resource,
+                            kind: *kind,
+                            node: node.clone(),
+                            ip: *ip,
+                            mac: *mac,
+                            hostname: hostname.clone(),
+                            by,
+                        },
+                        &live,
+                    )
+                    .await?;
+                println!("{}", serde_json::to_string_pretty(&a)?);
+            }
+            IpCommand::List { node, all, json } => {
+                let rows = engine.addresses(node.as_deref(), *all).await?;
+                if *json {
+                    println!("{}", serde_json::to_string_pretty(&rows)?);
+                } else {
+                    let body: Vec<Vec<String>> = rows
+                        .iter()
+                        .map(|a| {
+                            vec![
+                                a.node.clone(),
+                                a.ip.to_string(),
+                                a.kind.to_string(),
+                                a.state.to_string(),
+                                a.vmid.map(|v| v.to_string()).unwrap_or_default(),
+                                a.resource_name.clone().unwrap_or_default(),
+                                a.mac.map(|m| m.to_string()).unwrap_or_default(),
+                                a.hostname.clone().unwrap_or_default(),
+                                crate::timefmt::format_local(a.allocated_at, "%Y-%m-%d %H:%M"),
+                            ]
+                        })
+                        .collect();
+                    println!(
+                        "{}",
+                        table::render(
+                            &[
+                                "NODE", "IP", "TYPE", "STATE", "VMID", "NAME", "MAC", "HOSTNAME",
+                                "SINCE"
+                            ],
+                            &body
+                        )
+                    );
+                }
+            }
+            IpCommand::Reconcile { json } => {
+                let report = engine.reconcile_addresses(&inv).await?;
+                if *json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    println!(
+                        "checked {} guests: {} address(es) imported, {} observed record(s) released, {} conflict(s)",
+                        report.guests_checked,
+                        report.imported.len(),
+                        report.released.len(),
+                        report.conflicts.len()
+                    );
+                    for a in &report.imported {
+                        println!("  imported  {} {} ({})", a.node, a.ip, a.holder());
+                    }
+                    for c in &report.conflicts {
+                        println!("  CONFLICT  {c}");
+                    }
+                }
+                if !report.conflicts.is_empty() {
+                    return Ok(std::process::ExitCode::FAILURE);
+                }
+            }
+        }
+        Ok(std::process::ExitCode::SUCCESS)
+    })
 }

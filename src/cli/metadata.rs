@@ -1,32 +1,22 @@
-//! `proxdeck metadata VMID`: what proxdeck knows about a guest.
+//! `proxdeck metadata GUEST`: what proxdeck knows about a guest.
 
 use super::Cli;
-use super::context::CliError;
-use super::identity::IdentityContext;
-use crate::naming::Convention;
+use super::context::{CliError, runtime};
+use super::engine_ctx::{engine, guest, inventory};
 
-pub fn run(cli: &Cli, vmid: u32, json_out: bool) -> Result<(), CliError> {
-    let ctx = IdentityContext::open(cli)?;
-    match ctx.inventory() {
-        Ok(Some(inv)) => {
-            let conv = Convention::new(&ctx.config.naming);
-            ctx.store
-                .write(|tx| crate::metadata::sync(tx, &ctx.cluster, &conv, &inv))?;
-        }
-        Ok(None) => {}
-        Err(e) => eprintln!(
-            "proxdeck: warning: could not read the cluster ({e}); showing stored metadata"
-        ),
-    }
-    let md = ctx
-        .store
-        .read(|c| crate::metadata::get(c, &ctx.cluster, vmid))?
-        .ok_or_else(|| {
+pub fn run(cli: &Cli, which: &str, json_out: bool) -> Result<(), CliError> {
+    let engine = engine(cli, None)?;
+    let rt = runtime()?;
+    let md = rt.block_on(async {
+        let inv = inventory(&engine).await?;
+        let vmid = guest(&inv, which)?.vmid;
+        engine.metadata(vmid).await?.ok_or_else(|| {
             CliError(format!(
                 "no metadata for guest {vmid} in cluster {}",
-                ctx.cluster
+                engine.cluster()
             ))
-        })?;
+        })
+    })?;
     if json_out {
         println!("{}", serde_json::to_string_pretty(&md)?);
     } else {

@@ -8,7 +8,6 @@ pub mod console;
 pub mod context;
 pub mod demo;
 pub mod engine_ctx;
-pub mod identity;
 mod inventory;
 mod ip;
 mod lvm;
@@ -75,13 +74,15 @@ pub enum Command {
     Ip(ip::IpCommand),
     /// What proxdeck knows about a guest (origin, replicas, network identity, naming)
     Metadata {
-        vmid: u32,
+        /// The guest, by name or VMID
+        guest: String,
+        /// Machine-readable output (the design's shape)
         #[arg(long)]
         json: bool,
     },
-    /// Propose an action: it is planned, checked against policy and queued
-    #[command(subcommand)]
-    Plan(plan::PlanCommand),
+    /// Propose an action (the same words as the console's `:` line): it is
+    /// planned, checked against policy and queued
+    Plan(plan::PlanArgs),
     /// The action queue (pending, approved, running; --all for every action)
     Queue {
         #[arg(long)]
@@ -135,17 +136,29 @@ pub enum Command {
     #[command(subcommand)]
     Lvm(lvm::LvmCommand),
     /// Upgrade a node's packages behind an LVM snapshot of its root (rolled back on failure)
-    Upgrade {
-        node: String,
-        /// Instead of the policy's upgrade command
-        #[arg(long)]
-        command: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+    Upgrade(backup::With<crate::engine::grammar::UpgradeArgs>),
 }
 
 impl Cli {
+    /// `proxdeck [--config DIR] [--db FILE] [--cluster NAME] WORDS...`: a
+    /// command line that reaches the same cluster and database as this one,
+    /// for hints such as "approve with: ...".
+    pub fn command_line(&self, words: &[&str]) -> String {
+        let mut out = vec!["proxdeck".to_string()];
+        let quote = |p: &std::path::Path| crate::host::quote::word(&p.display().to_string());
+        if let Some(c) = &self.config {
+            out.push(format!("--config {}", quote(c)));
+        }
+        if let Some(d) = &self.db {
+            out.push(format!("--db {}", quote(d)));
+        }
+        if let Some(c) = &self.cluster {
+            out.push(format!("--cluster {}", crate::host::quote::word(c)));
+        }
+        out.extend(words.iter().map(|w| crate::host::quote::word(w)));
+        out.join(" ")
+    }
+
     pub fn config_dir(&self) -> PathBuf {
         paths::config_dir(self.config.clone())
     }
@@ -203,8 +216,8 @@ pub fn run(cli: Cli) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Some(Command::Metadata { vmid, json }) => report(metadata::run(&cli, *vmid, *json)),
-        Some(Command::Plan(cmd)) => code(plan::run(&cli, cmd)),
+        Some(Command::Metadata { guest, json }) => report(metadata::run(&cli, guest, *json)),
+        Some(Command::Plan(args)) => code(plan::run(&cli, args)),
         Some(Command::Queue { all, json }) => code(queue::queue(&cli, *all, *json)),
         Some(Command::Show { id, json }) => code(queue::show(&cli, id, *json)),
         Some(Command::Approve {
@@ -224,11 +237,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Audit(AuditCommand::Verify)) => code(queue::audit_verify(&cli)),
         Some(Command::Backup(cmd)) => code(backup::run(&cli, cmd)),
         Some(Command::Lvm(cmd)) => code(lvm::run(&cli, cmd)),
-        Some(Command::Upgrade {
-            node,
-            command,
-            json,
-        }) => code(lvm::upgrade(&cli, node, command.as_deref(), *json)),
+        Some(Command::Upgrade(w)) => code(lvm::upgrade(&cli, w)),
         None => report(console::run(&cli, &console::ConsoleArgs::default())),
     }
 }

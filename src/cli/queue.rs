@@ -179,7 +179,7 @@ pub fn status(cli: &Cli, id: &str, json_out: bool) -> Result<ExitCode, CliError>
                     r.new_resource_name.clone(),
                     r.ip.clone().unwrap_or_default(),
                     r.mac.clone().unwrap_or_default(),
-                    r.status.clone(),
+                    r.status.to_string(),
                     r.error.clone().unwrap_or_default(),
                 ]
             })

@@ -107,6 +107,9 @@ pub struct SnapshotSchedule {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OperationsConfig {
+    /// Where backups go when a request names no storage (else the guest's
+    /// node's first storage that takes backups).
+    pub backup_storage: Option<String>,
     pub backup_retention: KeepRules,
     pub backup_sync: Option<SyncTarget>,
     pub lvm: LvmPolicy,
@@ -120,6 +123,7 @@ pub struct OperationsConfig {
 impl Default for OperationsConfig {
     fn default() -> Self {
         OperationsConfig {
+            backup_storage: None,
             backup_retention: KeepRules {
                 last: 3,
                 daily: 7,
@@ -147,6 +151,7 @@ impl Default for OperationsConfig {
 }
 
 pub const KEYS: &[&str] = &[
+    "backup_storage",
     "backup_retention",
     "backup_sync",
     "lvm",
@@ -158,6 +163,9 @@ pub const KEYS: &[&str] = &[
 /// Read the operations keys of the policy file's top-level mapping.
 pub fn read(map: &MapView<'_>, issues: &mut Issues) -> OperationsConfig {
     let mut c = OperationsConfig::default();
+    if let Some(s) = map.opt_str(issues, "backup_storage") {
+        c.backup_storage = Some(s.value);
+    }
     if let Some(r) = map.opt_map(issues, "backup_retention") {
         let mut k = KeepRules::default();
         for (key, slot) in [

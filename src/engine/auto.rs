@@ -3,6 +3,7 @@
 //! other node) that is missing on some nodes gets a proposed `Replicate`
 //! action, which then follows the policy like any other.
 
+use crate::engine::Replicate;
 use std::collections::HashSet;
 
 use super::action::{Action, Actor, GuestSel, Targets};
@@ -30,7 +31,7 @@ impl Engine {
             ])
             .await?
             .into_iter()
-            .filter(|r| matches!(r.action, Action::Replicate { .. }))
+            .filter(|r| matches!(r.action, Action::Replicate(_)))
             .map(|r| r.action.guests()[0].vmid)
             .collect();
         let primary = self
@@ -75,11 +76,11 @@ impl Engine {
             if missing.is_empty() {
                 continue;
             }
-            let action = Action::Replicate {
+            let action = Action::Replicate(Replicate {
                 source: GuestSel::of(g),
                 targets: Targets::Nodes(missing),
                 start: false,
-            };
+            });
             if matches!(self.policy().evaluate(&action), Verdict::Reject { .. }) {
                 continue;
             }

@@ -8,7 +8,7 @@ pub enum EngineEvent {
     /// An action moved to another state.
     ActionChanged {
         id: String,
-        state: String,
+        state: crate::engine::queue::ActionState,
         note: Option<String>,
     },
     StepStarted {

@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use super::core::Engine;
 use super::error::EngineError;
 use super::events::EngineEvent;
-use super::planner;
+use super::plan::release_all;
 use super::queue::{self, ActionRecord, ActionState};
 use super::workflows::{self, Outcome};
 
@@ -34,7 +34,7 @@ impl Engine {
         let id = rec.id.clone();
         self.emit(EngineEvent::ActionChanged {
             id: id.clone(),
-            state: "running".into(),
+            state: ActionState::Running,
             note: None,
         });
         let outcome = workflows::run(self, rec).await;
@@ -71,7 +71,7 @@ impl Engine {
                     note2.as_deref(),
                 )?;
                 // Whatever is still only reserved goes back.
-                planner::release_all(tx, &inner.cluster, &inner.config, &id2)?;
+                release_all(tx, &inner.cluster, &inner.config, &id2)?;
                 Ok(true)
             })
             .await;
@@ -83,11 +83,7 @@ impl Engine {
                         message: n.clone(),
                     });
                 }
-                self.emit(EngineEvent::ActionChanged {
-                    id,
-                    state: state.to_string(),
-                    note,
-                });
+                self.emit(EngineEvent::ActionChanged { id, state, note });
             }
             Ok(false) => {}
             Err(e) => self.emit(EngineEvent::Error {

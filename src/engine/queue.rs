@@ -238,7 +238,7 @@ pub fn transition(
     if !from.contains(&rec.state) {
         return Err(EngineError::WrongState {
             id: id.to_string(),
-            state: rec.state.to_string(),
+            state: rec.state,
             what: format!("it cannot become {to}"),
         });
     }
@@ -387,6 +387,49 @@ pub fn claim(
 }
 
 /// Extend the leases this owner holds.
+/// The policy rule an action is under.
+pub fn set_rule(conn: &Connection, id: &str, rule: &str) -> Result<(), EngineError> {
+    conn.execute(
+        "UPDATE actions SET policy_rule = ?2 WHERE id = ?1",
+        params![id, rule],
+    )?;
+    Ok(())
+}
+
+/// Held proposals last touched before `cutoff`.
+pub fn held_before(
+    conn: &Connection,
+    cluster: &str,
+    cutoff: i64,
+) -> Result<Vec<String>, EngineError> {
+    let mut st = conn.prepare_cached(
+        "SELECT id FROM actions WHERE cluster = ?1 AND state = 'proposed' AND updated_at < ?2",
+    )?;
+    let ids = st
+        .query_map(params![cluster, cutoff], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(ids)
+}
+
+/// Ids of the cluster's actions in any of `states`.
+pub fn ids_in(
+    conn: &Connection,
+    cluster: &str,
+    states: &[ActionState],
+) -> Result<Vec<String>, EngineError> {
+    let mut st = conn.prepare_cached("SELECT id, state FROM actions WHERE cluster = ?1")?;
+    let rows = st
+        .query_map([cluster], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, s)| ActionState::parse(s).is_some_and(|s| states.contains(&s)))
+        .map(|(id, _)| id)
+        .collect())
+}
+
 pub fn heartbeat(conn: &Connection, owner: &str, lease_secs: i64) -> Result<usize, EngineError> {
     Ok(conn.execute(
         "UPDATE actions SET lease_expires = ?2 WHERE lease_owner = ?1 AND state = 'running'",

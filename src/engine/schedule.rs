@@ -3,6 +3,7 @@
 //! through the same policy as everything else. Each schedule's period is
 //! claimed in the database first, so two executors never start it twice.
 
+use crate::engine::{CreateBackup, CreateGuestSnapshot, DeleteGuestSnapshot};
 use std::collections::HashSet;
 
 use rusqlite::params;
@@ -114,7 +115,7 @@ impl Engine {
                 continue;
             }
             for g in matching(inv, &b.guests) {
-                let action = Action::CreateBackup {
+                let action = Action::CreateBackup(CreateBackup {
                     guest: GuestSel::of(g),
                     storage: b.storage.clone(),
                     mode: b.mode.clone(),
@@ -123,7 +124,7 @@ impl Engine {
                     verify: b.verify,
                     sync: b.sync,
                     prune: b.prune,
-                };
+                });
                 queued.extend(self.propose_scheduled(&b.name, action, inv).await);
             }
         }
@@ -143,12 +144,12 @@ impl Engine {
                     "{prefix}{}",
                     crate::timefmt::format_local(now, "%Y%m%d%H%M")
                 );
-                let action = Action::CreateGuestSnapshot {
+                let action = Action::CreateGuestSnapshot(CreateGuestSnapshot {
                     guest: GuestSel::of(g),
                     name: Some(name.chars().take(40).collect()),
                     description: Some(format!("scheduled by {}", s.name)),
                     vmstate: false,
-                };
+                });
                 queued.extend(self.propose_scheduled(&s.name, action, inv).await);
                 // Older scheduled snapshots beyond `keep` go, by retention.
                 let snaps = self
@@ -162,11 +163,11 @@ impl Engine {
                     .collect();
                 ours.sort_by_key(|x| std::cmp::Reverse(x.snaptime.unwrap_or(0)));
                 for old in ours.iter().skip(s.keep.saturating_sub(1) as usize) {
-                    let action = Action::DeleteGuestSnapshot {
+                    let action = Action::DeleteGuestSnapshot(DeleteGuestSnapshot {
                         guest: GuestSel::of(g),
                         snapshot: old.name.clone(),
                         by_retention: true,
-                    };
+                    });
                     queued.extend(self.propose_scheduled(&s.name, action, inv).await);
                 }
             }

@@ -475,6 +475,22 @@ impl<'a> Ipam<'a> {
         Ok(())
     }
 
+    /// A guest's other live addresses on `node` give way to `keep` (it was
+    /// given a new one).
+    pub fn release_others(
+        &self,
+        conn: &Connection,
+        vmid: u32,
+        node: &str,
+        keep: Option<i64>,
+    ) -> Result<usize, IpamError> {
+        Ok(conn.execute(
+            "UPDATE ip_allocations SET state = 'released', released_at = ?5
+             WHERE cluster = ?1 AND vmid = ?2 AND node = ?3 AND state IN ('active', 'observed') AND id != ?4",
+            params![self.cluster, vmid, node, keep.unwrap_or(-1), now()],
+        )?)
+    }
+
     /// Give back every reservation (not yet active) of a workflow.
     pub fn release_for_action(
         &self,

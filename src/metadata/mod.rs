@@ -222,3 +222,42 @@ pub fn list(conn: &Connection, cluster: &str) -> Result<Vec<ResourceMetadata>, S
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
+
+/// A guest's network identity as a workflow set it (name, address, MAC, hostname).
+pub fn set_identity(
+    conn: &Connection,
+    cluster: &str,
+    vmid: u32,
+    name: &str,
+    ip: Option<std::net::Ipv4Addr>,
+    mac: Option<crate::macaddr::MacAddr>,
+    hostname: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE resource_metadata SET name = ?3, ip = ?4, mac = ?5, hostname = ?6 WHERE cluster = ?1 AND vmid = ?2",
+        params![
+            cluster,
+            vmid,
+            name,
+            ip.map(|i| i.to_string()),
+            mac.map(|m| m.to_string()),
+            hostname
+        ],
+    )?;
+    Ok(())
+}
+
+/// A guest's address and MAC as a workflow set them.
+pub fn set_address(
+    conn: &Connection,
+    cluster: &str,
+    vmid: u32,
+    ip: std::net::Ipv4Addr,
+    mac: crate::macaddr::MacAddr,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE resource_metadata SET ip = ?3, mac = ?4 WHERE cluster = ?1 AND vmid = ?2",
+        params![cluster, vmid, ip.to_string(), mac.to_string()],
+    )?;
+    Ok(())
+}

@@ -179,6 +179,15 @@ pub fn mark_used(tx: &Transaction<'_>, id: i64) -> Result<(), NameError> {
 }
 
 /// Give back every name a workflow holds.
+/// Give one reservation back (a failed target).
+pub fn release(tx: &Transaction<'_>, id: i64) -> Result<(), NameError> {
+    tx.execute(
+        "UPDATE name_reservations SET state = 'released', released_at = ?2 WHERE id = ?1 AND state = 'reserved'",
+        params![id, now()],
+    )?;
+    Ok(())
+}
+
 pub fn release_for_action(
     tx: &Transaction<'_>,
     cluster: &str,

@@ -2,10 +2,11 @@
 //! when a safety snapshot comes first. It lives in the engine's path, so no
 //! front end (and no assistant) can get around it.
 
+use crate::engine::{DeleteGuest, DeleteGuestSnapshot};
 use serde::Serialize;
 
 use crate::config::NamingConfig;
-use crate::config::policies::{PolicyConfig, ProtectionRule, SafetyTrigger};
+use crate::config::policies::{PolicyConfig, ProtectionRule};
 use crate::engine::action::{Action, GuestSel};
 
 /// What the policy says about an action.
@@ -119,7 +120,7 @@ impl<'a> Policy<'a> {
             };
         }
         match action {
-            Action::DeleteGuest { guest }
+            Action::DeleteGuest(DeleteGuest { guest })
                 if guest.template
                     && self.policies.prohibited.delete_primary_templates
                     && self.is_primary(&guest.node) =>
@@ -129,10 +130,10 @@ impl<'a> Policy<'a> {
                     reason: format!("{guest} is a template on the primary template node"),
                 };
             }
-            Action::DeleteGuestSnapshot {
+            Action::DeleteGuestSnapshot(DeleteGuestSnapshot {
                 by_retention: false,
                 ..
-            } if self.policies.prohibited.manual_snapshot_deletion => {
+            }) if self.policies.prohibited.manual_snapshot_deletion => {
                 return Verdict::Reject {
                     rule: "prohibited.manual_snapshot_deletion".into(),
                     reason: "snapshots are removed only by retention auto-cleanup".into(),
@@ -156,18 +157,11 @@ impl<'a> Policy<'a> {
         Verdict::Allow
     }
 
-    /// The safety snapshot an action takes first, when policy asks for one.
-    pub fn safety_trigger(&self, action: &Action) -> Option<SafetyTrigger> {
-        let trigger = match action {
-            Action::RollbackGuestSnapshot { .. } => SafetyTrigger::Rollback,
-            Action::AssignStaticIp { .. } => SafetyTrigger::NetworkChange,
-            _ => return None,
-        };
-        self.policies
-            .safety_snapshots
-            .before
-            .contains(&trigger)
-            .then_some(trigger)
+    /// Whether policy wants a safety snapshot before this workflow runs.
+    pub fn wants_safety_snapshot(&self, workflow: &dyn crate::engine::Workflow) -> bool {
+        workflow
+            .safety_trigger()
+            .is_some_and(|t| self.policies.safety_snapshots.before.contains(&t))
     }
 }
 
@@ -175,6 +169,7 @@ impl<'a> Policy<'a> {
 mod tests {
     use super::*;
     use crate::config::Config;
+    use crate::engine::{CreateGuestSnapshot, Replicate};
     use crate::pve::GuestKind;
 
     fn guest(name: &str, node: &str, tags: &[&str], template: bool) -> GuestSel {
@@ -200,10 +195,12 @@ mod tests {
     fn verdicts_name_their_rule() {
         let cfg = Config::load(&crate::paths::repo_config_dir()).unwrap();
         let p = Policy::new(&cfg.policies, &cfg.naming, false);
-        let rep = |g| Action::Replicate {
-            source: g,
-            targets: crate::engine::action::Targets::All,
-            start: false,
+        let rep = |g| {
+            Action::Replicate(Replicate {
+                source: g,
+                targets: crate::engine::action::Targets::All,
+                start: false,
+            })
         };
         assert_eq!(
             p.evaluate(&rep(guest("pve-db-01", "pve-node-01", &[], true))),
@@ -218,35 +215,35 @@ mod tests {
             }
             v => panic!("{v:?}"),
         }
-        match p.evaluate(&Action::DeleteGuest {
+        match p.evaluate(&Action::DeleteGuest(DeleteGuest {
             guest: guest("pve-db-01", "pve-node-01", &[], true),
-        }) {
+        })) {
             Verdict::Reject { rule, .. } => assert_eq!(rule, "prohibited.delete_primary_templates"),
             v => panic!("{v:?}"),
         }
-        match p.evaluate(&Action::DeleteGuestSnapshot {
+        match p.evaluate(&Action::DeleteGuestSnapshot(DeleteGuestSnapshot {
             guest: guest("pve-db-01", "pve-node-01", &[], false),
             snapshot: "s".into(),
             by_retention: false,
-        }) {
+        })) {
             Verdict::Reject { rule, .. } => assert_eq!(rule, "prohibited.manual_snapshot_deletion"),
             v => panic!("{v:?}"),
         }
-        let snap = Action::CreateGuestSnapshot {
+        let snap = Action::CreateGuestSnapshot(CreateGuestSnapshot {
             guest: guest("pve-web-01", "pve-node-02", &[], false),
             name: None,
             description: None,
             vmstate: false,
-        };
+        });
         assert_eq!(p.evaluate(&snap), Verdict::Allow);
         let ro = Policy::new(&cfg.policies, &cfg.naming, true);
         assert!(matches!(ro.evaluate(&snap), Verdict::Reject { rule, .. } if rule == "read_only"));
-        let tagged = Action::CreateGuestSnapshot {
+        let tagged = Action::CreateGuestSnapshot(CreateGuestSnapshot {
             guest: guest("db-x", "pve-node-02", &["monitoring"], false),
             name: None,
             description: None,
             vmstate: false,
-        };
+        });
         assert!(
             matches!(p.evaluate(&tagged), Verdict::Reject { rule, .. } if rule == "self_protection.monitoring-infrastructure")
         );

@@ -14,9 +14,9 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, interval, sleep_until};
 
-use super::fetch::{Refresher, fresh_inventory};
 use super::keymap::Keymap;
 use super::msg::{Effect, Msg};
+use super::refresher::{Refresher, fresh_inventory};
 use super::state::{LogSource, State};
 use super::terminal;
 use super::theme::Theme;

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
-use super::cmdline::COMMANDS;
+use super::cmdline::{COMMANDS, action_usages};
 use super::forms::{Form, Input, validate};
 use super::panes::{self, approvals};
 use super::state::{Confirm, ConfirmKind, Dialog, LogView, State};
@@ -62,7 +62,7 @@ fn confirm(f: &mut Frame<'_>, s: &State, c: &Confirm) {
         ConfirmKind::Submit { record } => {
             let d = approvals::plan_detail(record, s.now);
             let next = match record.policy_rule.as_deref() {
-                Some(crate::engine::core::NO_APPROVAL) | None => Line::styled(
+                Some(crate::engine::decide::NO_APPROVAL) | None => Line::styled(
                     "Confirming queues this plan to run now.",
                     th.style(Role::Ok),
                 ),
@@ -311,6 +311,9 @@ fn help(f: &mut Frame<'_>, s: &State, scroll: u16) {
     lines.push(Line::raw(""));
     lines.push(Line::styled("command line (:)", th.style(Role::Title)));
     for (_, usage) in COMMANDS {
+        lines.push(Line::styled(format!("  {usage}"), th.style(Role::Text)));
+    }
+    for usage in action_usages() {
         lines.push(Line::styled(format!("  {usage}"), th.style(Role::Text)));
     }
     lines.push(Line::raw(""));

@@ -9,6 +9,11 @@ use super::panes::{resources, snapshots};
 use super::state::State;
 use super::theme::Role;
 use crate::engine::{Action, GuestSel, Targets};
+use crate::engine::{
+    AssignStaticIp, CloneGuest, CreateBackup, CreateGuestSnapshot, CreateLvmSnapshot, DeleteGuest,
+    GuardedHostUpgrade, PruneBackups, Replicate, RestoreBackup, RestoreLvmSnapshot,
+    RollbackGuestSnapshot, SyncBackup, VerifyBackup,
+};
 use crate::inventory::GuestInfo;
 use crate::naming::Convention;
 use crate::pve::GuestKind;
@@ -234,11 +239,11 @@ pub fn backup_action(s: &mut State, what: &str) -> Option<Effect> {
     };
     let guest = b.content.vmid.and_then(|v| s.world.inv().guest(v)).map(sel);
     let action = match what {
-        "verify" => Action::VerifyBackup {
+        "verify" => Action::VerifyBackup(VerifyBackup {
             volid: b.content.volid.clone(),
             node: b.node.clone(),
             guest,
-        },
+        }),
         "sync" => {
             let Some(t) = s.config.policies.ops.backup_sync.clone() else {
                 s.say(
@@ -247,20 +252,20 @@ pub fn backup_action(s: &mut State, what: &str) -> Option<Effect> {
                 );
                 return None;
             };
-            Action::SyncBackup {
+            Action::SyncBackup(SyncBackup {
                 volid: b.content.volid.clone(),
                 node: b.node.clone(),
                 to_node: t.node,
                 to_storage: t.storage,
                 guest,
-            }
+            })
         }
-        _ => Action::PruneBackups {
+        _ => Action::PruneBackups(PruneBackups {
             vmid: b.content.vmid?,
             storage: b.storage.clone(),
             node: b.node.clone(),
             guest,
-        },
+        }),
     };
     Some(Effect::Propose {
         action,
@@ -274,10 +279,10 @@ pub fn upgrade(s: &mut State) -> Option<Effect> {
         return None;
     };
     Some(Effect::Propose {
-        action: Action::GuardedHostUpgrade {
+        action: Action::GuardedHostUpgrade(GuardedHostUpgrade {
             node,
             command: None,
-        },
+        }),
         reason: None,
     })
 }
@@ -399,27 +404,27 @@ pub fn submit_form(form: &Form) -> Effect {
                 why: v("reason"),
             };
         }
-        FormPurpose::Snapshot { guest } => Action::CreateGuestSnapshot {
+        FormPurpose::Snapshot { guest } => Action::CreateGuestSnapshot(CreateGuestSnapshot {
             guest: guest.clone(),
             name: opt("name"),
             description: opt("description"),
             vmstate: on("with RAM"),
-        },
-        FormPurpose::Replicate { guest } => Action::Replicate {
+        }),
+        FormPurpose::Replicate { guest } => Action::Replicate(Replicate {
             source: guest.clone(),
             targets: match v("to").as_str() {
                 "all" => Targets::All,
                 node => Targets::Nodes(vec![node.to_string()]),
             },
             start: on("start"),
-        },
-        FormPurpose::Clone { guest } => Action::CloneGuest {
+        }),
+        FormPurpose::Clone { guest } => Action::CloneGuest(CloneGuest {
             source: guest.clone(),
             target_node: v("to node"),
             role: opt("role"),
             start: on("start"),
-        },
-        FormPurpose::Backup { guest } => Action::CreateBackup {
+        }),
+        FormPurpose::Backup { guest } => Action::CreateBackup(CreateBackup {
             guest: guest.clone(),
             storage: v("storage"),
             mode: v("mode"),
@@ -428,20 +433,20 @@ pub fn submit_form(form: &Form) -> Effect {
             verify: on("verify"),
             sync: on("sync"),
             prune: on("prune"),
-        },
-        FormPurpose::LvmSnapshot { node } => Action::CreateLvmSnapshot {
+        }),
+        FormPurpose::LvmSnapshot { node } => Action::CreateLvmSnapshot(CreateLvmSnapshot {
             node: node.clone(),
             volume: opt("volume"),
             name: opt("name"),
             size: opt("size"),
             description: opt("description"),
-        },
+        }),
         FormPurpose::Restore {
             volid,
             node,
             kind,
             guest,
-        } => Action::RestoreBackup {
+        } => Action::RestoreBackup(RestoreBackup {
             volid: volid.clone(),
             node: node.clone(),
             target_node: v("to node"),
@@ -452,13 +457,13 @@ pub fn submit_form(form: &Form) -> Effect {
             snapshot_target: on("snapshot node"),
             guest: guest.clone(),
             kind: *kind,
-        },
-        FormPurpose::AssignIp { guest } => Action::AssignStaticIp {
+        }),
+        FormPurpose::AssignIp { guest } => Action::AssignStaticIp(AssignStaticIp {
             guest: guest.clone(),
             ip: opt("ip").and_then(|i| i.parse().ok()),
             mac: None,
             hostname: opt("hostname"),
-        },
+        }),
     };
     Effect::Propose {
         action,
@@ -474,11 +479,11 @@ pub fn rollback(s: &mut State) -> Option<Effect> {
         let (node, path) = rest.split_once(':')?;
         let (volume, name) = path.rsplit_once('/')?;
         return Some(Effect::Propose {
-            action: Action::RestoreLvmSnapshot {
+            action: Action::RestoreLvmSnapshot(RestoreLvmSnapshot {
                 node: node.to_string(),
                 volume: volume.to_string(),
                 name: name.to_string(),
-            },
+            }),
             reason: None,
         });
     }
@@ -492,11 +497,11 @@ pub fn rollback(s: &mut State) -> Option<Effect> {
     }
     let g = s.world.inv().guest(vmid)?.clone();
     Some(Effect::Propose {
-        action: Action::RollbackGuestSnapshot {
+        action: Action::RollbackGuestSnapshot(RollbackGuestSnapshot {
             guest: sel(&g),
             snapshot: name.to_string(),
             start: g.is_running(),
-        },
+        }),
         reason: None,
     })
 }
@@ -504,7 +509,7 @@ pub fn rollback(s: &mut State) -> Option<Effect> {
 pub fn delete_guest(s: &mut State) -> Option<Effect> {
     let g = need_guest(s, "delete")?;
     Some(Effect::Propose {
-        action: Action::DeleteGuest { guest: sel(&g) },
+        action: Action::DeleteGuest(DeleteGuest { guest: sel(&g) }),
         reason: None,
     })
 }

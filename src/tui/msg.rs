@@ -1,23 +1,13 @@
 //! Messages into `update` and the effects it asks the loop to carry out.
 
-use std::sync::Arc;
-
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::state::LogSource;
-use super::world::{BackupItem, IpData, Snapshots};
+use super::world::{BackupItem, Snapshots};
 use crate::engine::{Action, ActionOverview, ActionRecord, EngineEvent};
-use crate::inventory::Inventory;
-use crate::metadata::ResourceMetadata;
 use crate::pve::types::TaskListItem;
 
-/// A read of the cluster with what the database derives from it.
-#[derive(Debug, Clone)]
-pub struct InventoryRead {
-    pub inventory: Arc<Inventory>,
-    pub meta: Vec<ResourceMetadata>,
-    pub ip: IpData,
-}
+pub use crate::engine::refresh::InventoryRead;
 
 /// Something that happened.
 #[derive(Debug, Clone)]

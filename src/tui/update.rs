@@ -842,7 +842,7 @@ pub fn run_command_line(s: &mut State, line: &str) -> Vec<Effect> {
     };
     let mutating = matches!(
         cmd,
-        Command::Propose(_) | Command::Approve(_) | Command::Reject { .. } | Command::Cancel(_)
+        Command::Propose { .. } | Command::Approve(_) | Command::Reject { .. } | Command::Cancel(_)
     );
     if mutating && let Some(why) = s.read_only.clone() {
         s.say(format!("disabled: {why}"), Role::Warn);
@@ -879,12 +879,9 @@ pub fn run_command_line(s: &mut State, line: &str) -> Vec<Effect> {
             go_to(s, PaneId::IpMap, None);
             Vec::new()
         }
-        Command::Propose(action) => {
+        Command::Propose { action, reason } => {
             s.busy = Some("planning…".into());
-            vec![Effect::Propose {
-                action,
-                reason: None,
-            }]
+            vec![Effect::Propose { action, reason }]
         }
         Command::Approve(id) => {
             match s

@@ -7,10 +7,8 @@ use std::sync::Arc;
 
 use crate::engine::ActionOverview;
 use crate::inventory::Inventory;
-use crate::ipam::Allocation;
-use crate::ipam::reconcile::Conflict;
 use crate::metadata::ResourceMetadata;
-use crate::pve::types::{SnapshotInfo, StorageContent, TaskListItem};
+use crate::pve::types::TaskListItem;
 
 /// A piece of data and how fresh it is.
 #[derive(Debug, Clone)]
@@ -61,72 +59,7 @@ impl<T> Fresh<T> {
     }
 }
 
-/// What proxdeck's catalog says about a snapshot it knows.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SnapshotNote {
-    pub created_by_proxdeck: bool,
-    pub purpose: Option<String>,
-    pub protects_action: Option<String>,
-    pub expires_at: Option<i64>,
-}
-
-/// An LVM snapshot on a node, from the catalog.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LvmSnapshot {
-    pub node: String,
-    pub volume: String,
-    pub name: String,
-    pub size_bytes: Option<u64>,
-    pub usage_percent: Option<f64>,
-    pub created_at: Option<i64>,
-    pub expires_at: Option<i64>,
-    pub state: String,
-    pub description: Option<String>,
-}
-
-/// Guest snapshots as Proxmox lists them, per VMID, plus the catalog's notes.
-#[derive(Debug, Clone, Default)]
-pub struct Snapshots {
-    pub guests: BTreeMap<u32, Vec<SnapshotInfo>>,
-    /// Guests whose listing failed, with the error.
-    pub failed: BTreeMap<u32, String>,
-    pub notes: HashMap<(u32, String), SnapshotNote>,
-    pub lvm: Vec<LvmSnapshot>,
-}
-
-/// One backup archive, wherever copies of it live.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BackupItem {
-    pub content: StorageContent,
-    pub storage: String,
-    /// Node it was listed from (any node for a shared storage).
-    pub node: String,
-    pub shared: bool,
-    /// From proxdeck's catalog: `unverified`, `ok`, `failed`.
-    pub verification: Option<String>,
-    pub verification_error: Option<String>,
-    /// vzdump mode, when proxdeck made the backup.
-    pub mode: Option<String>,
-    /// The retention rule that keeps it (`keep-daily`, ...), when computed.
-    pub kept_by: Option<String>,
-}
-
-impl BackupItem {
-    /// The archive's file name (the same on every storage it was copied to).
-    pub fn file(&self) -> &str {
-        let v = self.content.volid.as_str();
-        let after = v.split_once(':').map(|(_, r)| r).unwrap_or(v);
-        after.rsplit('/').next().unwrap_or(after)
-    }
-}
-
-/// Addresses as the database records them, and what disagrees.
-#[derive(Debug, Clone, Default)]
-pub struct IpData {
-    /// Reserved, active, observed and (for history) released records.
-    pub allocations: Vec<Allocation>,
-    pub conflicts: Vec<Conflict>,
-}
+pub use crate::engine::refresh::{BackupItem, IpData, LvmSnapshot, SnapshotNote, Snapshots};
 
 /// A live progress figure for one target of an action (from engine events).
 #[derive(Debug, Clone, PartialEq)]

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use proxdeck::config::Config;
 use proxdeck::engine::{Engine, EngineOptions, GuestSel};
-use proxdeck::inventory::{Inventory, RefreshOptions};
-use proxdeck::naming::Convention;
+use proxdeck::inventory::Inventory;
 use proxdeck::pve::{PveClient, WaitOptions};
 use proxdeck::store::Store;
 
@@ -66,10 +65,7 @@ impl EngineEnv {
         let store = Store::open(&db).unwrap();
         let client = PveClient::with_options(&cfg.clusters[0], Target::quick_options()).unwrap();
         let name = cfg.clusters[0].name.clone();
-        let mut engine = Engine::new(cfg, &name, client, store, options);
-        if let Some(h) = hosts {
-            engine = engine.with_hosts(h);
-        }
+        let engine = Engine::new(cfg, &name, client, store, options, hosts);
         EngineEnv {
             target,
             engine,
@@ -78,17 +74,15 @@ impl EngineEnv {
         }
     }
 
-    /// A fresh inventory, with metadata brought up to date.
+    /// A fresh inventory, with metadata brought up to date (the engine's refresh).
     pub async fn inventory(&self) -> Inventory {
-        let (inv, _) = Inventory::refresh(self.engine.client(), None, &RefreshOptions::default())
-            .await
-            .unwrap();
-        let conv = Convention::new(&self.engine.config().naming);
-        self.engine
-            .store()
-            .write(|tx| proxdeck::metadata::sync(tx, self.engine.cluster(), &conv, &inv))
-            .unwrap();
-        inv
+        let read = self.engine.refresh_inventory(None).await.unwrap();
+        std::sync::Arc::unwrap_or_clone(read.inventory)
+    }
+
+    /// A second connection to the engine's database, for tests that inspect rows.
+    pub fn db(&self) -> Store {
+        Store::open(&self.db).unwrap()
     }
 
     pub fn sel(inv: &Inventory, name: &str) -> GuestSel {
@@ -99,22 +93,7 @@ impl EngineEnv {
     }
 
     /// How many identity reservations are still held.
-    pub fn reserved_count(&self) -> (i64, i64) {
-        self.engine
-            .store()
-            .read(|c| {
-                let ips: i64 = c.query_row(
-                    "SELECT count(*) FROM ip_allocations WHERE state = 'reserved'",
-                    [],
-                    |r| r.get(0),
-                )?;
-                let names: i64 = c.query_row(
-                    "SELECT count(*) FROM name_reservations WHERE state = 'reserved'",
-                    [],
-                    |r| r.get(0),
-                )?;
-                Ok::<_, proxdeck::store::StoreError>((ips, names))
-            })
-            .unwrap()
+    pub async fn reserved_count(&self) -> (i64, i64) {
+        self.engine.reservations_held().await.unwrap()
     }
 }

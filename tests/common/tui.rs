@@ -2,6 +2,7 @@
 //! (tests/data/tui/seed-world.json), with hand-made actions and address
 //! records, rendered through ratatui's TestBackend.
 
+use proxdeck::engine::Replicate;
 use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -210,11 +211,11 @@ fn copy_action(
             id: id.into(),
             cluster: "seed-lab".into(),
             kind: "replicate_resource".into(),
-            action: Action::Replicate {
+            action: Action::Replicate(Replicate {
                 source: src.clone(),
                 targets: to,
                 start: false,
-            },
+            }),
             plan_hash: Some(plan.hash()),
             plan: Some(plan),
             state,
@@ -243,7 +244,7 @@ fn copy_action(
                 new_resource_name: tp.name.clone(),
                 ip: tp.ip.map(|i| i.to_string()),
                 mac: tp.mac.map(|m| m.to_string()),
-                status: status.into(),
+                status: proxdeck::engine::TargetStatus::parse(status),
                 progress: running.then_some(progress),
                 error: None,
             })

@@ -16,7 +16,7 @@ pub fn is_copy(a: &ActionOverview) -> bool {
 }
 
 pub fn is_copy_action(a: &Action) -> bool {
-    matches!(a, Action::Replicate { .. } | Action::CloneGuest { .. })
+    matches!(a, Action::Replicate(_) | Action::CloneGuest(_))
 }
 
 /// Percent done of one target: live events first, then the stored figure.
@@ -176,7 +176,10 @@ pub fn detail(world: &World, key: &str, ctx: &Ctx<'_>) -> Option<Detail> {
                 format!("{} {:>3.0}%", fmt::bar(pct / 100.0, 16), pct),
                 Role::Gauge,
             ),
-            Cell::new(format!("  {:<10}", t.status), status_role(&t.status)),
+            Cell::new(
+                format!("  {:<10}", t.status),
+                status_role(t.status.as_str()),
+            ),
             Cell::muted(format!(
                 "{}{}{}",
                 step,
@@ -205,7 +208,7 @@ pub fn detail(world: &World, key: &str, ctx: &Ctx<'_>) -> Option<Detail> {
                 t.ip.clone().unwrap_or_default(),
                 t.mac.clone().unwrap_or_default()
             )),
-            Cell::new(t.status.clone(), status_role(&t.status)),
+            Cell::new(t.status.to_string(), status_role(t.status.as_str())),
         ]);
     }
     if !a.log_tail.is_empty() {

@@ -8,6 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::macaddr::MacAddr;
 
+mod context;
+mod facts;
+
+pub use context::{NewGuest, PlanContext, Wish, release_all, snapshot_name};
+pub use facts::{PlanFacts, storage_of};
+
 /// How a copy reaches another node (what Proxmox allows for the source's storage).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "strategy", rename_all = "snake_case")]

@@ -1,0 +1,288 @@
+//! Give an existing guest a static address: safety snapshot (a network
+//! change), the config updated with the new address and MAC, read back,
+//! recorded (earlier addresses of the guest on its node given back).
+
+use futures_util::future::BoxFuture;
+use rusqlite::Transaction;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::common::guest::gref;
+use super::common::network::{Configured, Verified, planned_cidr};
+use super::common::safety::{SnapshotSpec, back_to_safety, take_snapshot};
+use super::{Outcome, Run, Workflow, failed};
+use crate::action_kind::ActionKind;
+use crate::config::policies::SafetyTrigger;
+use crate::engine::action::GuestSel;
+use crate::engine::error::EngineError;
+use crate::engine::plan::{Plan, PlanContext, StepList, TargetPlan, snapshot_name};
+use crate::engine::snapshot_catalog::Purpose;
+use crate::ipam::alloc::Ipam;
+use crate::ipam::ranges::subnet_of;
+use crate::ipam::{MacWanted, ReserveRequest};
+use crate::macaddr::MacAddr;
+use crate::policy::Policy;
+use crate::pve::GuestKind;
+use crate::pve::propstring::{IpConfig, IpSetting, LxcNet, QemuNet};
+use crate::pve::requests::ConfigChange;
+use std::net::Ipv4Addr;
+
+/// Give a guest a static address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignStaticIp {
+    pub guest: GuestSel,
+    /// None: the next free address of the guest's node and type.
+    pub ip: Option<Ipv4Addr>,
+    /// None: the guest's own MAC, else one by the scheme.
+    pub mac: Option<MacAddr>,
+    pub hostname: Option<String>,
+}
+
+/// What the record step made active.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Recorded {
+    active: Option<i64>,
+}
+
+impl Workflow for AssignStaticIp {
+    fn name(&self) -> &'static str {
+        "assign-ip"
+    }
+
+    fn kind(&self) -> ActionKind {
+        ActionKind::AssignStaticIp
+    }
+
+    fn guests(&self) -> Vec<&GuestSel> {
+        vec![&self.guest]
+    }
+
+    fn id_prefix(&self) -> &'static str {
+        "ip"
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "assign {} to {}",
+            self.ip
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| "the next free address".into()),
+            self.guest.name
+        )
+    }
+
+    fn safety_trigger(&self) -> Option<SafetyTrigger> {
+        Some(SafetyTrigger::NetworkChange)
+    }
+
+    fn plan(
+        &self,
+        tx: &Transaction<'_>,
+        ctx: &PlanContext<'_>,
+        action_id: &str,
+    ) -> Result<Plan, EngineError> {
+        let g = ctx.guest(&self.guest)?;
+        if g.nics.is_empty() {
+            return Err(EngineError::NotPossible(format!(
+                "{} has no network interface to configure",
+                g.name
+            )));
+        }
+        let (entry, subnet) = subnet_of(&ctx.config.naming, &g.node)?;
+        let ipam = Ipam::new(ctx.cluster, &ctx.config.naming);
+        let mut req = ReserveRequest::new(&entry.name, g.kind, ctx.actor);
+        req.vmid = Some(g.vmid);
+        req.name = Some(&g.name);
+        let host = self
+            .hostname
+            .clone()
+            .unwrap_or_else(|| g.hostname.clone().unwrap_or_else(|| g.name.clone()));
+        req.hostname = Some(&host);
+        req.ip = self.ip;
+        req.mac = match self.mac.or(g.primary_mac()) {
+            Some(m) => MacWanted::Given(m),
+            None => MacWanted::Auto,
+        };
+        req.action_id = Some(action_id);
+        let a = ipam.reserve(tx, &req, ctx.live)?;
+        let mut steps = StepList::default();
+        let policy = Policy::new(&ctx.config.policies, &ctx.config.naming, ctx.read_only);
+        let mut safety = None;
+        if policy.wants_safety_snapshot(self) {
+            let n = snapshot_name(
+                &ctx.config.policies.safety_snapshots.name_pattern,
+                "-pre-ip",
+            );
+            steps.add(
+                "safety-snapshot",
+                None,
+                format!("safety snapshot {n} before the network change"),
+            );
+            safety = Some(n);
+        }
+        steps.add(
+            "configure",
+            None,
+            format!(
+                "set {} {}/{} gw {} MAC {} on {}",
+                if g.kind == GuestKind::Qemu {
+                    "ipconfig0"
+                } else {
+                    "net0"
+                },
+                a.ip,
+                subnet.subnet.prefix_len(),
+                subnet.gateway,
+                a.mac.map(|m| m.to_string()).unwrap_or_default(),
+                g.name
+            ),
+        );
+        steps.add("verify", None, "read the config back");
+        steps.add("record", None, "make the address active in the database");
+        let mut p = Plan::new(format!(
+            "Assign {}/{} to {} ({} {} on {})",
+            a.ip,
+            subnet.subnet.prefix_len(),
+            g.name,
+            g.kind.noun(),
+            g.vmid,
+            g.node
+        ));
+        p.steps = steps.into_steps();
+        p.safety_snapshot = safety;
+        p.targets.push(TargetPlan {
+            node: g.node.clone(),
+            vmid: g.vmid,
+            name: g.name.clone(),
+            hostname: host,
+            ip: Some(a.ip),
+            prefix_len: subnet.subnet.prefix_len(),
+            gateway: Some(subnet.gateway),
+            mac: a.mac,
+            bridge: subnet.bridge.clone(),
+            nameserver: None,
+            strategy: None,
+            storage: None,
+            ip_allocation: Some(a.id),
+            name_reservation: None,
+        });
+        Ok(p)
+    }
+
+    fn run<'a>(&'a self, run: &'a Run) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let g = &self.guest;
+            let Some(t) = run.plan.targets.first().cloned() else {
+                return failed(
+                    &EngineError::Step("the plan has no address".into()),
+                    json!({"guest": g.vmid}),
+                );
+            };
+            let safety = run.plan.safety_snapshot.clone();
+            match steps(run, g, &t, safety.as_deref()).await {
+                Ok(()) => Outcome::Succeeded(json!({"guest": g.vmid, "ip": t.ip, "mac": t.mac})),
+                Err(e) => {
+                    back_to_safety(run, g, safety.as_deref(), e, json!({"guest": g.vmid})).await
+                }
+            }
+        })
+    }
+}
+
+async fn steps(
+    run: &Run,
+    g: &GuestSel,
+    t: &TargetPlan,
+    safety: Option<&str>,
+) -> Result<(), EngineError> {
+    let c = run.client();
+    let r = gref(g);
+    let r = &r;
+    if let Some(s) = safety {
+        let desc = format!("before a network change (proxdeck {})", run.id());
+        let spec = SnapshotSpec {
+            guest: g,
+            name: s,
+            description: Some(&desc),
+            vmstate: false,
+            purpose: Purpose::Safety,
+        };
+        take_snapshot(run, "safety-snapshot", spec).await?;
+    }
+    let cidr = planned_cidr(t)?;
+    let (ip, mac) = (
+        cidr.addr(),
+        t.mac
+            .ok_or_else(|| EngineError::Step("the plan has no MAC".into()))?,
+    );
+    run.step("configure", |_ctx| async move {
+        let cfg = c.guest_config(r).await?;
+        let change = match g.kind {
+            GuestKind::Qemu => {
+                let mut net = cfg
+                    .qemu_net(0)
+                    .unwrap_or_else(|| QemuNet::new("virtio", mac, &t.bridge));
+                net.set_mac(mac);
+                ConfigChange::default().set("net0", net.to_string()).set(
+                    "ipconfig0",
+                    IpConfig::new(IpSetting::Static(cidr), t.gateway).to_string(),
+                )
+            }
+            GuestKind::Lxc => {
+                let mut net = cfg.lxc_net(0).unwrap_or_else(|| {
+                    LxcNet::new("eth0", &t.bridge, mac, IpSetting::Static(cidr), t.gateway)
+                });
+                net.set_mac(mac);
+                net.set_ip(IpSetting::Static(cidr));
+                if let Some(gw) = t.gateway {
+                    net.set_gw(gw);
+                }
+                ConfigChange::default()
+                    .set("net0", net.to_string())
+                    .set("hostname", &t.hostname)
+            }
+        };
+        c.set_config(r, &change).await?;
+        Ok(Configured {
+            ip: cidr.to_string(),
+            mac: mac.to_string(),
+        })
+    })
+    .await?;
+    run.step("verify", |_ctx| async move {
+        let cfg = c.guest_config(r).await?;
+        let nics = crate::inventory::nics_of(g.kind, &cfg);
+        let nic = nics.first();
+        if nic.and_then(|n| n.address()) != Some(ip) || nic.and_then(|n| n.mac) != Some(mac) {
+            return Err(EngineError::Step(format!(
+                "{} does not carry {ip} / {mac} after the change",
+                g.name
+            )));
+        }
+        Ok(Verified { verified: true })
+    })
+    .await?;
+    let (a, vmid, node) = (t.ip_allocation, g.vmid, t.node.clone());
+    run.step("record", |_ctx| async move {
+        run.engine
+            .write(move |tx, inner| {
+                let ipam = Ipam::new(&inner.cluster, &inner.config.naming);
+                let node_short = inner
+                    .config
+                    .naming
+                    .node(&node)
+                    .map(|n| n.name.clone())
+                    .unwrap_or(node.clone());
+                // Earlier addresses of this guest on its node give way.
+                ipam.release_others(tx, vmid, &node_short, a)?;
+                if let Some(a) = a {
+                    ipam.activate(tx, a, vmid)?;
+                }
+                crate::metadata::set_address(tx, &inner.cluster, vmid, ip, mac)?;
+                Ok(Recorded { active: a })
+            })
+            .await
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! Planning LVM snapshots: volumes written `VG/LV`, the origin found among
+//! the node's LVs, a free snapshot name from the policy's pattern and the
+//! copy-on-write size fixed (and shown) before anything runs.
+
+use crate::engine::error::EngineError;
+use crate::engine::plan::PlanContext;
+use crate::lvm::{self, Lv, SnapshotSize};
+use crate::units::bytes;
+
+/// `VG/LV` split, with a clear error.
+pub fn split_volume(v: &str) -> Result<(String, String), EngineError> {
+    let v = v.trim_start_matches("/dev/").trim_start_matches("mapper/");
+    match v.split_once('/') {
+        Some((vg, lv)) if !vg.is_empty() && !lv.is_empty() && !lv.contains('/') => {
+            Ok((vg.into(), lv.into()))
+        }
+        _ => Err(EngineError::Invalid(format!(
+            "'{v}' is not a volume: write it as VG/LV, e.g. pve/root"
+        ))),
+    }
+}
+
+pub fn find_origin<'a>(
+    lvs: &'a [Lv],
+    node: &str,
+    vg: &str,
+    lv: &str,
+) -> Result<&'a Lv, EngineError> {
+    let o = lvs
+        .iter()
+        .find(|l| l.vg == vg && l.name == lv)
+        .ok_or_else(|| {
+            EngineError::Invalid(format!(
+                "{node} has no logical volume {vg}/{lv} (it has: {})",
+                lvs.iter()
+                    .filter(|l| !l.is_snapshot())
+                    .map(Lv::path)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+    if o.is_snapshot() {
+        return Err(EngineError::Invalid(format!(
+            "{vg}/{lv} is itself a snapshot"
+        )));
+    }
+    Ok(o)
+}
+
+/// The name and `-L` size of a new snapshot of `origin`.
+pub fn new_snapshot(
+    ctx: &PlanContext<'_>,
+    lvs: &[Lv],
+    origin: &Lv,
+    name: Option<&str>,
+    size: Option<&str>,
+) -> Result<(String, String), EngineError> {
+    let ops = &ctx.config.policies.ops.lvm;
+    let taken = |n: &str| lvs.iter().any(|l| l.vg == origin.vg && l.name == n);
+    let name = match name {
+        Some(n) => {
+            if taken(n) {
+                return Err(EngineError::Invalid(format!(
+                    "Logical Volume \"{n}\" already exists in volume group \"{}\"",
+                    origin.vg
+                )));
+            }
+            n.to_string()
+        }
+        None => {
+            let base = lvm::ops::snapshot_name(&ops.name_pattern, crate::store::now());
+            let mut n = base.clone();
+            let mut i = 2;
+            while taken(&n) {
+                n = format!("{base}-{i}");
+                i += 1;
+            }
+            n
+        }
+    };
+    if !lvm::ops::valid_name(&name) {
+        return Err(EngineError::Invalid(format!(
+            "'{name}' is not a name LVM accepts (letters, digits, + _ . -; not starting with '-' or 'snapshot')"
+        )));
+    }
+    let size_text = size.unwrap_or(&ops.snapshot_size);
+    let size = SnapshotSize::parse(size_text)
+        .ok_or_else(|| {
+            EngineError::Invalid(format!(
+                "'{size_text}' is not a snapshot size (20% of the origin, or 8G)"
+            ))
+        })?
+        .lvcreate_size(origin.size_bytes.unwrap_or(0));
+    Ok((name, size))
+}
+
+pub fn show_size(s: &str) -> String {
+    match s.strip_suffix('b').and_then(|n| n.parse::<u64>().ok()) {
+        Some(b) => bytes(b),
+        None => s.to_string(),
+    }
+}

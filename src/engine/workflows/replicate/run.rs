@@ -1,0 +1,398 @@
+//! Running a copy (replication or clone) target by target: copy by the
+//! planned strategy, set name and network, optionally template or start,
+//! verify by reading back, record. Targets run in parallel within the
+//! per-node limits; a failed target is undone and the others go on.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::tasks::{self, TargetStatus};
+use super::vehicle;
+use crate::engine::action::GuestSel;
+use crate::engine::error::{EngineError, TargetFailure};
+use crate::engine::plan::{Strategy, TargetPlan};
+use crate::engine::workflows::common::guest::{Made, undo_target, wait_unlocked};
+use crate::engine::workflows::common::network::{configure, settle_identity, verify};
+use crate::engine::workflows::step::{Note, done, note};
+use crate::engine::workflows::{Outcome, Run, StepCtx, failed};
+use crate::pve::requests::{CloneOptions, MigrateOptions, Power};
+use crate::pve::{GuestKind, GuestRef};
+
+/// What the copy makes: replicas of a template, or new guests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyKind {
+    Replica,
+    Clone,
+}
+
+/// A task a step ran to its end.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct TaskDone {
+    #[serde(default)]
+    exitstatus: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    on: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+/// What the record step wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Recorded {
+    vmid: u32,
+}
+
+fn at(t: &TargetPlan, step: &str) -> String {
+    format!("{step}@{}", t.node)
+}
+
+/// Run every target of the plan; the outcome lists each target's result.
+pub async fn run_targets(run: &Run, source: &GuestSel, start: bool, kind: CopyKind) -> Outcome {
+    let futures = run
+        .plan
+        .targets
+        .iter()
+        .map(|t| target(run, source, t, start, kind));
+    let results = futures_util::future::join_all(futures).await;
+    let summary: Vec<Value> = run
+        .plan
+        .targets
+        .iter()
+        .zip(&results)
+        .map(|(t, r)| {
+            json!({"target_node": t.node, "new_resource_id": t.vmid.to_string(), "new_resource_name": t.name,
+                   "ip": t.ip.map(|i| i.to_string()), "mac": t.mac.map(|m| m.to_string()),
+                   "status": if r.is_ok() { "success" } else { "failed" },
+                   "error": r.as_ref().err().map(|e| e.to_string())})
+        })
+        .collect();
+    let result = Value::Array(summary);
+    let failures: Vec<TargetFailure> = run
+        .plan
+        .targets
+        .iter()
+        .zip(&results)
+        .filter_map(|(t, r)| {
+            r.as_ref().err().map(|e| TargetFailure {
+                node: t.node.clone(),
+                error: e.to_string(),
+            })
+        })
+        .collect();
+    if failures.is_empty() {
+        return Outcome::Succeeded(result);
+    }
+    if results
+        .iter()
+        .any(|r| matches!(r, Err(EngineError::Cancelled)))
+    {
+        return Outcome::Cancelled { result };
+    }
+    failed(&EngineError::TargetsFailed(failures), result)
+}
+
+async fn set_status(
+    run: &Run,
+    node: &str,
+    status: TargetStatus,
+    error: Option<String>,
+) -> Result<(), EngineError> {
+    let (id, node) = (run.id().to_string(), node.to_string());
+    run.engine
+        .write(move |tx, _| tasks::set_status(tx, &id, &node, status, error.as_deref()))
+        .await
+}
+
+async fn set_progress(run: &Run, node: &str) -> Result<(), EngineError> {
+    let (id, node) = (run.id().to_string(), node.to_string());
+    run.engine
+        .write(move |tx, _| tasks::set_progress(tx, &id, &node))
+        .await
+}
+
+async fn target(
+    run: &Run,
+    source: &GuestSel,
+    t: &TargetPlan,
+    start: bool,
+    kind: CopyKind,
+) -> Result<(), EngineError> {
+    let slot = run.engine.node_slot(&t.node);
+    let _permit = slot
+        .acquire()
+        .await
+        .map_err(|_| EngineError::Step("node slots closed".into()))?;
+    set_status(run, &t.node, TargetStatus::Running, None).await?;
+    match steps(run, source, t, start, kind).await {
+        Ok(()) => {
+            set_status(run, &t.node, TargetStatus::Success, None).await?;
+            Ok(())
+        }
+        Err(e) => {
+            let cleanup = undo_target(run, source.kind, t, &at(t, "prepare")).await;
+            let keys: Vec<String> = run
+                .plan
+                .steps_of(&t.node)
+                .iter()
+                .map(|s| s.key.clone())
+                .collect();
+            let _ = run.skip_rest(keys).await;
+            let msg = match &cleanup {
+                Ok(what) => format!("{e} ({what})"),
+                Err(c) => format!("{e} (cleanup failed: {c})"),
+            };
+            set_status(run, &t.node, TargetStatus::Failed, Some(msg)).await?;
+            Err(e)
+        }
+    }
+}
+
+async fn steps(
+    run: &Run,
+    source: &GuestSel,
+    t: &TargetPlan,
+    start: bool,
+    kind: CopyKind,
+) -> Result<(), EngineError> {
+    let c = run.client();
+    let src_ref = GuestRef::new(&source.node, source.kind, source.vmid);
+    let src_ref = &src_ref;
+    // Whether the VMID was free when this run began: then a guest with it later is ours.
+    run.step(&at(t, "prepare"), |_ctx| async {
+        c.guest_config(src_ref).await?;
+        match run.locate(t.vmid).await? {
+            None => Ok(Made {
+                vmid_was_free: true,
+                note: None,
+            }),
+            Some(r) if r.name.as_deref() == Some(&t.name) => Ok(Made {
+                vmid_was_free: true,
+                note: Some("already created by an earlier run".into()),
+            }),
+            Some(r) => Err(EngineError::Step(format!(
+                "VMID {} was taken meanwhile by {} on {}",
+                t.vmid,
+                r.name.unwrap_or_default(),
+                r.node.unwrap_or_default()
+            ))),
+        }
+    })
+    .await?;
+    set_progress(run, &t.node).await?;
+    let strategy = t.strategy.clone().unwrap_or(Strategy::CloneLocal);
+    match &strategy {
+        Strategy::CloneLocal | Strategy::CloneWithTarget { .. } | Strategy::CloneThenMigrate => {
+            run.step(&at(t, "clone"), |ctx| {
+                clone(ctx, source, t, &strategy, kind)
+            })
+            .await?;
+            set_progress(run, &t.node).await?;
+            if strategy == Strategy::CloneThenMigrate {
+                run.step(&at(t, "migrate"), |ctx| migrate(ctx, t, source.kind))
+                    .await?;
+                set_progress(run, &t.node).await?;
+            }
+        }
+        Strategy::BackupRestore { storage } => {
+            let backup = run
+                .step(&at(t, "backup"), |ctx| {
+                    vehicle::backup(ctx, source, &t.node, storage.clone())
+                })
+                .await?;
+            set_progress(run, &t.node).await?;
+            run.step(&at(t, "restore"), |ctx| {
+                vehicle::restore(ctx, t, source, backup.volid)
+            })
+            .await?;
+            set_progress(run, &t.node).await?;
+        }
+    }
+    let target_ref = GuestRef::new(&t.node, source.kind, t.vmid);
+    let target_ref = &target_ref;
+    run.step(&at(t, "configure"), |_ctx| configure(run, target_ref, t))
+        .await?;
+    set_progress(run, &t.node).await?;
+    if run.has_step(&at(t, "template")) {
+        run.step(&at(t, "template"), |ctx| template(ctx, target_ref))
+            .await?;
+        set_progress(run, &t.node).await?;
+    }
+    if run.has_step(&at(t, "start")) {
+        run.step(&at(t, "start"), |ctx| async move {
+            if c.guest_status(target_ref).await?.status == "running" {
+                return Ok(note("already running"));
+            }
+            ctx.task(|| c.power(target_ref, Power::Start)).await?;
+            Ok(done())
+        })
+        .await?;
+        set_progress(run, &t.node).await?;
+    }
+    run.step(&at(t, "verify"), |_ctx| {
+        verify(run, target_ref, t, start && !source.template)
+    })
+    .await?;
+    set_progress(run, &t.node).await?;
+    run.step(&at(t, "record"), |_ctx| record(run, source, t, kind))
+        .await?;
+    Ok(())
+}
+
+async fn clone(
+    ctx: StepCtx,
+    source: &GuestSel,
+    t: &TargetPlan,
+    strategy: &Strategy,
+    kind: CopyKind,
+) -> Result<TaskDone, EngineError> {
+    let run = &ctx.run;
+    let c = run.client();
+    let (target_param, storage) = match strategy {
+        Strategy::CloneWithTarget { storage } => (Some(t.node.clone()), Some(storage.clone())),
+        _ => (None, None),
+    };
+    if ctx.prior_upid.is_none()
+        && let Some(existing) = run.locate(t.vmid).await?
+    {
+        // An earlier run created it before it could journal the task.
+        wait_unlocked(run, t.vmid).await?;
+        return Ok(TaskDone {
+            note: Some(format!(
+                "found {} already on {}",
+                t.vmid,
+                existing.node.unwrap_or_default()
+            )),
+            ..Default::default()
+        });
+    }
+    let opts = CloneOptions {
+        newid: t.vmid,
+        name: Some(t.name.clone()),
+        target: target_param,
+        full: Some(true),
+        storage,
+        description: Some(format!(
+            "{} of {} ({}), made by proxdeck action {}",
+            match kind {
+                CopyKind::Replica => "replica",
+                CopyKind::Clone => "clone",
+            },
+            source.name,
+            source.vmid,
+            run.id()
+        )),
+        ..Default::default()
+    };
+    let src_ref = GuestRef::new(&source.node, source.kind, source.vmid);
+    let out = ctx.task(|| c.clone_guest(&src_ref, &opts)).await?;
+    Ok(TaskDone {
+        exitstatus: Some(out.exitstatus),
+        on: Some(source.node.clone()),
+        note: None,
+    })
+}
+
+async fn migrate(ctx: StepCtx, t: &TargetPlan, kind: GuestKind) -> Result<TaskDone, EngineError> {
+    let run = &ctx.run;
+    let c = run.client();
+    if ctx.prior_upid.is_none() {
+        if let Some(r) = run.locate(t.vmid).await?
+            && r.lock.as_deref() == Some("migrate")
+        {
+            wait_unlocked(run, t.vmid).await?;
+        }
+        match run.locate(t.vmid).await? {
+            Some(r) if r.node.as_deref() == Some(&t.node) => {
+                return Ok(TaskDone {
+                    note: Some("already on the target node".into()),
+                    ..Default::default()
+                });
+            }
+            None => {
+                return Err(EngineError::Step(format!(
+                    "guest {} vanished before its migration",
+                    t.vmid
+                )));
+            }
+            _ => {}
+        }
+    }
+    let from = run
+        .locate(t.vmid)
+        .await?
+        .and_then(|r| r.node)
+        .unwrap_or_else(|| t.node.clone());
+    let g = GuestRef::new(&from, kind, t.vmid);
+    let opts = MigrateOptions {
+        target: t.node.clone(),
+        with_local_disks: (kind == GuestKind::Qemu).then_some(true),
+        ..Default::default()
+    };
+    let out = ctx.task(|| c.migrate(&g, &opts)).await?;
+    Ok(TaskDone {
+        exitstatus: Some(out.exitstatus),
+        ..Default::default()
+    })
+}
+
+/// Make the new guest a template, as its source is.
+async fn template(ctx: StepCtx, target: &GuestRef) -> Result<Note, EngineError> {
+    let c = ctx.run.client();
+    if c.guest_config(target).await?.is_template() {
+        return Ok(note("already a template"));
+    }
+    match ctx.prior_upid.clone() {
+        Some(u) => {
+            ctx.follow(&u).await?;
+        }
+        None => {
+            if let Some(up) = c.make_template(target).await? {
+                ctx.store_upid(&up).await?;
+                ctx.follow(&up).await?;
+            }
+        }
+    }
+    Ok(done())
+}
+
+/// Metadata, the address made active, the name used.
+async fn record(
+    run: &Run,
+    source: &GuestSel,
+    t: &TargetPlan,
+    kind: CopyKind,
+) -> Result<Recorded, EngineError> {
+    let (t, source, id) = (t.clone(), source.clone(), run.id().to_string());
+    run.engine
+        .write(move |tx, inner| {
+            match kind {
+                CopyKind::Replica => crate::metadata::record_replica(
+                    tx,
+                    &inner.cluster,
+                    source.vmid,
+                    t.vmid,
+                    source.kind,
+                    &t.node,
+                )?,
+                CopyKind::Clone => crate::metadata::record_clone(
+                    tx,
+                    &inner.cluster,
+                    &source.node,
+                    source.vmid,
+                    t.vmid,
+                    source.kind,
+                    &t.node,
+                )?,
+            }
+            settle_identity(tx, &inner.cluster, &inner.config, &t)?;
+            crate::engine::audit::append(
+                tx,
+                &inner.owner,
+                "guest_created",
+                Some(&id),
+                &json!({"vmid": t.vmid, "name": t.name, "node": t.node}),
+            )?;
+            Ok(Recorded { vmid: t.vmid })
+        })
+        .await
+}
