@@ -13,7 +13,7 @@ use proxdeck::engine::{ActionState, Engine, EngineOptions};
 use proxdeck::tui::app::{ConsoleOptions, Effects, initial_state};
 use proxdeck::tui::keymap::Keymap;
 use proxdeck::tui::msg::{Effect, Msg};
-use proxdeck::tui::pane::PaneId;
+use proxdeck::tui::panes::PaneId;
 use proxdeck::tui::refresher::Refresher;
 use proxdeck::tui::state::State;
 use proxdeck::tui::theme::Theme;

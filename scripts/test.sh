@@ -44,9 +44,9 @@ vm_boot=$!
 trap 'scripts/lvm-vm.sh stop >/dev/null 2>&1 || true' EXIT
 
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --all-targets --no-run
+  cargo nextest run --all-targets --features test-hooks --no-run
 else
-  cargo test --all-targets --no-run
+  cargo test --all-targets --features test-hooks --no-run
 fi
 if ! wait "$vm_boot"; then
   echo "== the LVM test guest did not boot; its LVM tests will fail:"
@@ -55,7 +55,7 @@ fi
 
 echo "== running the tests"
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --all-targets --no-fail-fast "$@"
+  cargo nextest run --all-targets --features test-hooks --no-fail-fast "$@"
 else
-  cargo test --all-targets --no-fail-fast "$@"
+  cargo test --all-targets --features test-hooks --no-fail-fast "$@"
 fi

@@ -4,12 +4,6 @@
 use proxdeck::backup::prune::{Candidate, Mark, mark};
 use proxdeck::config::operations::KeepRules;
 
-fn utc() {
-    // SAFETY: set before any read of the time zone in this test process;
-    // every test sets the same value.
-    unsafe { std::env::set_var("TZ", "UTC") };
-}
-
 /// Backups at these UTC times ("YYYY-MM-DD HH:MM"); ids are the times.
 fn at(times: &[&str]) -> Vec<Candidate> {
     times
@@ -29,8 +23,7 @@ fn at(times: &[&str]) -> Vec<Candidate> {
 
 /// (id, label) newest first.
 fn run(list: &[Candidate], k: KeepRules) -> Vec<(String, String)> {
-    utc();
-    mark(list, &k)
+    mark(list, &k, &jiff::tz::TimeZone::UTC)
         .into_iter()
         .map(|(c, m)| (c.id, m.label()))
         .collect()
@@ -192,9 +185,8 @@ fn protected_backups_stay_and_do_not_count() {
         ]
     );
     // Everything else marked is Keep or Remove, never left undecided.
-    utc();
     assert!(
-        mark(&l, &keep(0, 0, 1, 0, 0, 0))
+        mark(&l, &keep(0, 0, 1, 0, 0, 0), &jiff::tz::TimeZone::UTC)
             .iter()
             .all(|(_, m)| matches!(m, Mark::Keep(_) | Mark::Remove | Mark::Protected))
     );

@@ -23,24 +23,32 @@ fn edit(path: &Path, from: &str, to: &str) {
 
 /// The errors (not warnings) as `file-name:line:column: field: message` strings.
 fn errors_of(dir: &Path) -> Vec<String> {
-    match Config::load(dir) {
-        Ok(_) => Vec::new(),
-        Err(e) => e
-            .issues
-            .iter()
-            .filter(|i| i.severity == Severity::Error)
-            .map(|i| {
-                format!(
-                    "{}:{}:{}: {}: {}",
-                    i.file.file_name().unwrap().to_string_lossy(),
-                    i.pos.line,
-                    i.pos.column,
-                    i.field,
-                    i.message
-                )
-            })
-            .collect(),
-    }
+    let issues = match Config::load(dir) {
+        // The console checks its own key bindings (check-config asks it to).
+        Ok(c) => proxdeck::tui::keymap::Keymap::from_config(&c.console)
+            .err()
+            .unwrap_or_default(),
+        Err(mut e) => {
+            if let Err(mut keys) = proxdeck::tui::keymap::Keymap::from_config(&e.console) {
+                e.issues.append(&mut keys);
+            }
+            e.issues
+        }
+    };
+    issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .map(|i| {
+            format!(
+                "{}:{}:{}: {}: {}",
+                i.file.file_name().unwrap().to_string_lossy(),
+                i.pos.line,
+                i.pos.column,
+                i.field,
+                i.message
+            )
+        })
+        .collect()
 }
 
 #[test]

@@ -340,34 +340,42 @@ async fn snapshot_lifecycle(t: Target) {
     assert!(snaps.iter().all(|s| s.name != "auto-20260129-1403"));
 }
 
-/// vzdump as a task, with its log paged and progress-free lines streamed.
+/// vzdump as a task that ends OK, with its exit status.
 async fn vzdump_task_and_log(t: Target) {
     let c = t.client();
-    let up = c
-        .vzdump(
-            N1,
-            &VzdumpOptions {
-                vmids: vec![103],
-                mode: Some(BackupMode::Snapshot),
-                storage: Some("local".into()),
-                compress: Some(Compression::Zstd),
-                notes_template: Some("{{guestname}}".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let up = start_vzdump(&c).await;
     assert_eq!(up.task_type, "vzdump");
     assert_eq!(up.id, "103");
     let lines = wait_ok(&c, &up).await;
     assert_eq!(lines.last().map(String::as_str), Some("TASK OK"));
     let status = c.task_status(&up).await.unwrap();
     assert_eq!(status.exitstatus.as_deref(), Some("OK"));
-    if t.is_fakepve() {
-        // fakepve's vzdump log is the single line `TASK OK`, and its
-        // /cluster/tasks answers a fixed example list; the simulator covers both.
-        return;
-    }
+}
+
+async fn start_vzdump(c: &PveClient) -> proxdeck::pve::Upid {
+    c.vzdump(
+        N1,
+        &VzdumpOptions {
+            vmids: vec![103],
+            mode: Some(BackupMode::Snapshot),
+            storage: Some("local".into()),
+            compress: Some(Compression::Zstd),
+            notes_template: Some("{{guestname}}".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// Simulator only: vzdump's log as Proxmox writes it, paged, and the task in
+/// the cluster's and the node's task lists. fakepve's vzdump log is the
+/// single line `TASK OK` and its /cluster/tasks answers a fixed example
+/// list, so nothing here can be checked against it.
+async fn sim_only_vzdump_log_pages_and_task_lists(t: Target) {
+    let c = t.client();
+    let up = start_vzdump(&c).await;
+    let lines = wait_ok(&c, &up).await;
     assert!(
         lines
             .iter()
@@ -558,12 +566,14 @@ async fn migrate_and_power(t: Target) {
         c.guest_config(&moved_ct).await.is_err(),
         "destroyed guest has no config"
     );
+}
 
-    if t.is_fakepve() {
-        // fakepve answers a qemu migrate with a UPID but never moves the VM
-        // (its generic handler); the simulator covers the qemu path.
-        return;
-    }
+/// Simulator only: an offline qemu migration moves the VM to the target
+/// node. fakepve answers a qemu migrate with a UPID (of type `migrate`) but
+/// never moves the VM (its generic schema handler), so the move cannot be
+/// checked against it.
+async fn sim_only_qemu_migration_moves_the_vm(t: Target) {
+    let c = t.client();
     let newid = c.next_id().await.unwrap();
     let up = c
         .clone_guest(
@@ -920,6 +930,25 @@ macro_rules! contract {
         }
     };
 }
+
+/// Cases the simulator alone can answer; each says what fakepve lacks.
+macro_rules! sim_only {
+    ($($case:ident),* $(,)?) => {
+        mod sim_only {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::Target::sim().await).await
+                }
+            )*
+        }
+    };
+}
+
+sim_only!(
+    sim_only_vzdump_log_pages_and_task_lists,
+    sim_only_qemu_migration_moves_the_vm,
+);
 
 contract!(
     cluster_reads,

@@ -1,5 +1,5 @@
 //! Crash resume: the executor is killed at every step boundary of the
-//! replicate workflow in turn (`PROXDECK_CRASH_AT`, debug builds only); a second
+//! replicate workflow in turn (`PROXDECK_CRASH_AT`, with the `test-hooks` feature); a second
 //! process resumes after the lease runs out. Every time the end state has
 //! exactly the expected guests, no duplicate and no leaked reservation.
 

@@ -9,7 +9,7 @@ use crossterm::event::KeyCode;
 use proptest::prelude::*;
 use proxdeck::engine::ActionState;
 use proxdeck::tui::msg::Msg;
-use proxdeck::tui::pane::PaneId;
+use proxdeck::tui::panes::PaneId;
 use proxdeck::tui::state::{Dialog, LogSource, LogView, State};
 use proxdeck::tui::theme::{Role, Theme};
 use proxdeck::tui::update::update;
@@ -245,6 +245,23 @@ fn state_empty_panes() {
 }
 
 /// The colour of `text` in the list's row (left part of the screen) that shows `row`.
+#[test]
+fn every_footer_says_how_to_get_help_at_every_width() {
+    for width in (24..=220).step_by(7) {
+        for pane in PaneId::ALL {
+            let mut s = busy_state(width, 24);
+            s.pane = pane;
+            s.rebuild(pane);
+            let text = screen(&s);
+            let footer = text.lines().last().unwrap_or_default();
+            assert!(
+                footer.ends_with("? help"),
+                "{pane:?} at {width} columns: {footer:?}"
+            );
+        }
+    }
+}
+
 fn colours(s: &State, row: &str, text: &str) -> (Color, Color) {
     let b = draw(s);
     let list_w = b.area.width * 3 / 5;

@@ -12,7 +12,7 @@ use proxdeck::engine::{
     VerifyBackup,
 };
 use proxdeck::tui::msg::{Effect, Msg};
-use proxdeck::tui::pane::PaneId;
+use proxdeck::tui::panes::PaneId;
 use proxdeck::tui::state::{ConfirmKind, Dialog, Mode};
 use proxdeck::tui::update::update;
 

@@ -7,6 +7,8 @@
 
 use std::collections::HashSet;
 
+use jiff::tz::TimeZone;
+
 use crate::config::operations::KeepRules;
 
 /// A backup to decide on.
@@ -37,49 +39,43 @@ impl Mark {
     }
 }
 
-type PeriodOf = fn(i64) -> String;
+/// A period key of a backup's time, in the zone the node keeps its clock in.
+type PeriodOf = fn(&jiff::civil::DateTime) -> String;
 
-fn local(t: i64) -> jiff::civil::DateTime {
-    crate::timefmt::local(t).datetime()
-}
-
-fn hour(t: i64) -> String {
-    let d = local(t);
+fn hour(d: &jiff::civil::DateTime) -> String {
     format!("{}/{}/{}/{}", d.year(), d.month(), d.day(), d.hour())
 }
 
-fn day(t: i64) -> String {
-    let d = local(t);
+fn day(d: &jiff::civil::DateTime) -> String {
     format!("{}/{}/{}", d.year(), d.month(), d.day())
 }
 
-fn week(t: i64) -> String {
-    let w = local(t).date().iso_week_date();
+fn week(d: &jiff::civil::DateTime) -> String {
+    let w = d.date().iso_week_date();
     format!("{}/{}", w.year(), w.week())
 }
 
-fn month(t: i64) -> String {
-    let d = local(t);
+fn month(d: &jiff::civil::DateTime) -> String {
     format!("{}/{}", d.year(), d.month())
 }
 
-fn year(t: i64) -> String {
-    local(t).year().to_string()
+fn year(d: &jiff::civil::DateTime) -> String {
+    d.year().to_string()
 }
 
 /// One rule over the list (newest first), marking what it keeps.
 fn apply(
     list: &[Candidate],
     marks: &mut [Option<Mark>],
-    count: u32,
-    rule: &'static str,
-    period: Option<PeriodOf>,
+    rule: (u32, &'static str, Option<PeriodOf>),
+    tz: &TimeZone,
 ) {
+    let (count, rule, period) = rule;
     if count == 0 {
         return;
     }
     let id = |c: &Candidate| match period {
-        Some(f) => f(c.ctime),
+        Some(f) => f(&crate::timefmt::in_zone(c.ctime, tz).datetime()),
         None => format!("{}#{}", c.ctime, c.id),
     };
     // Periods an earlier rule already keeps a backup of.
@@ -110,8 +106,10 @@ fn apply(
     }
 }
 
-/// Decide every backup of one guest; the result is newest first.
-pub fn mark(backups: &[Candidate], keep: &KeepRules) -> Vec<(Candidate, Mark)> {
+/// Decide every backup of one guest; the result is newest first. Periods
+/// (hour, day, ISO week, month, year) are those of `tz`, the zone of the
+/// node that prunes, as Proxmox buckets them in the node's local time.
+pub fn mark(backups: &[Candidate], keep: &KeepRules, tz: &TimeZone) -> Vec<(Candidate, Mark)> {
     let mut list = backups.to_vec();
     list.sort_by(|a, b| b.ctime.cmp(&a.ctime).then_with(|| b.id.cmp(&a.id)));
     let mut marks: Vec<Option<Mark>> = list
@@ -123,12 +121,17 @@ pub fn mark(backups: &[Candidate], keep: &KeepRules) -> Vec<(Candidate, Mark)> {
             m.get_or_insert(Mark::Keep("keep-all"));
         }
     } else {
-        apply(&list, &mut marks, keep.last, "keep-last", None);
-        apply(&list, &mut marks, keep.hourly, "keep-hourly", Some(hour));
-        apply(&list, &mut marks, keep.daily, "keep-daily", Some(day));
-        apply(&list, &mut marks, keep.weekly, "keep-weekly", Some(week));
-        apply(&list, &mut marks, keep.monthly, "keep-monthly", Some(month));
-        apply(&list, &mut marks, keep.yearly, "keep-yearly", Some(year));
+        let rules: [(u32, &'static str, Option<PeriodOf>); 6] = [
+            (keep.last, "keep-last", None),
+            (keep.hourly, "keep-hourly", Some(hour)),
+            (keep.daily, "keep-daily", Some(day)),
+            (keep.weekly, "keep-weekly", Some(week)),
+            (keep.monthly, "keep-monthly", Some(month)),
+            (keep.yearly, "keep-yearly", Some(year)),
+        ];
+        for rule in rules {
+            apply(&list, &mut marks, rule, tz);
+        }
     }
     list.into_iter()
         .zip(marks)

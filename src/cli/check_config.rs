@@ -12,6 +12,14 @@ pub fn run(cli: &Cli) -> ExitCode {
             for w in &config.warnings {
                 eprintln!("{w}");
             }
+            // The console's key bindings are the console's to check.
+            if let Err(issues) = crate::tui::keymap::Keymap::from_config(&config.console) {
+                for issue in &issues {
+                    println!("{issue}");
+                }
+                eprintln!("{} error(s) in {}", issues.len(), dir.display());
+                return ExitCode::FAILURE;
+            }
             if config.clusters.is_empty() {
                 eprintln!(
                     "note: {} has no proxdeck.yml; no clusters are configured",
@@ -21,7 +29,10 @@ pub fn run(cli: &Cli) -> ExitCode {
             println!("ok");
             ExitCode::SUCCESS
         }
-        Err(errors) => {
+        Err(mut errors) => {
+            if let Err(mut keys) = crate::tui::keymap::Keymap::from_config(&errors.console) {
+                errors.issues.append(&mut keys);
+            }
             for issue in &errors.issues {
                 match issue.severity {
                     Severity::Error => println!("{issue}"),

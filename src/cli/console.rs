@@ -42,9 +42,15 @@ pub fn options(
     let theme = Theme::load(&theme_name, &config.dir)
         .map_err(CliError)?
         .honour_no_color();
-    let keymap = Keymap::default()
-        .with_overrides(&c.keys)
-        .map_err(CliError)?;
+    let keymap = Keymap::from_config(c).map_err(|issues| {
+        CliError(
+            issues
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })?;
     Ok(ConsoleOptions {
         theme,
         keymap,
@@ -120,5 +126,6 @@ pub fn run(cli: &Cli, args: &ConsoleArgs) -> Result<(), CliError> {
         hosts,
     );
     let rt = runtime()?;
-    rt.block_on(tui::run(engine, opts)).map_err(CliError)
+    rt.block_on(tui::run(engine, opts))
+        .map_err(|e| CliError(e.to_string()))
 }

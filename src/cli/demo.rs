@@ -137,7 +137,9 @@ pub fn run(args: &DemoArgs, cli: &Cli) -> Result<(), CliError> {
             },
             Some(std::sync::Arc::new(session.hosts.clone())),
         );
-        let out = tui::run(engine, opts).await.map_err(CliError);
+        let out = tui::run(engine, opts)
+            .await
+            .map_err(|e| CliError(e.to_string()));
         drop(session);
         out
     })

@@ -12,7 +12,7 @@ mod inventory;
 mod ip;
 mod lvm;
 mod metadata;
-mod plan;
+pub mod plan;
 mod queue;
 pub mod sim;
 pub mod table;

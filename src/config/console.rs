@@ -1,12 +1,20 @@
 //! The `console:` section of `proxdeck.yml`: theme, refresh period, mouse,
-//! and key bindings (validated here so `check-config` reports bad keys with
-//! file, line and field).
+//! and key bindings. The key bindings are kept as written, with where they
+//! were written; the console reads them (and `check-config` asks the console
+//! to check them), so the configuration knows nothing of the console's keys.
 
-use std::collections::BTreeMap;
+use std::path::PathBuf;
 
-use super::reader::{Issues, MapView};
-use crate::tui::keymap::{Cmd, Keymap};
-use crate::tui::keyspec::KeySpec;
+use super::reader::{Issues, Located, MapView};
+
+/// One `console.keys.<command>: [keys]` entry, as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyOverride {
+    /// The command's name (`snapshot`).
+    pub command: Located<String>,
+    /// The keys (`S`, `ctrl+q`).
+    pub keys: Vec<Located<String>>,
+}
 
 /// How the console looks and behaves.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,9 +25,13 @@ pub struct ConsoleConfig {
     pub refresh_secs: u64,
     pub mouse: bool,
     /// Keys per command, replacing the defaults of the commands listed.
-    pub keys: BTreeMap<Cmd, Vec<KeySpec>>,
+    pub keys: Vec<KeyOverride>,
+    /// Where `console.keys` is (for errors about the whole section).
+    pub keys_at: Option<Located<()>>,
     /// Run approved actions inside the console (as `proxdeck run` does).
     pub executor: bool,
+    /// The file this section was read from.
+    pub file: PathBuf,
 }
 
 impl Default for ConsoleConfig {
@@ -28,8 +40,10 @@ impl Default for ConsoleConfig {
             theme: None,
             refresh_secs: 5,
             mouse: false,
-            keys: BTreeMap::new(),
+            keys: Vec::new(),
+            keys_at: None,
             executor: true,
+            file: PathBuf::from(super::CLUSTERS_FILE),
         }
     }
 }
@@ -37,7 +51,10 @@ impl Default for ConsoleConfig {
 const KEYS: &[&str] = &["theme", "refresh_secs", "mouse", "keys", "executor"];
 
 pub fn read(map: &MapView<'_>, issues: &mut Issues) -> ConsoleConfig {
-    let mut c = ConsoleConfig::default();
+    let mut c = ConsoleConfig {
+        file: issues.file().to_path_buf(),
+        ..ConsoleConfig::default()
+    };
     if let Some(t) = map.opt_str(issues, "theme") {
         c.theme = Some(t.value);
     }
@@ -55,49 +72,23 @@ pub fn read(map: &MapView<'_>, issues: &mut Issues) -> ConsoleConfig {
         c.executor = e.value;
     }
     if let Some(keys) = map.opt_map(issues, "keys") {
+        c.keys_at = Some(Located {
+            value: (),
+            pos: keys.pos,
+            field: keys.path.clone(),
+        });
         for (key, _) in keys.entries() {
-            let field = format!("{}.{}", keys.path, key.name);
-            let Some(cmd) = Cmd::from_name(&key.name) else {
-                issues.error(
-                    key.pos,
-                    &field,
-                    format!(
-                        "unknown command '{}' (commands: {})",
-                        key.name,
-                        Cmd::all()
-                            .iter()
-                            .map(|c| c.name())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                );
-                continue;
-            };
             let Some(list) = keys.opt_str_list(issues, &key.name) else {
                 continue;
             };
-            let mut specs = Vec::new();
-            let mut bad = false;
-            for k in list {
-                match KeySpec::parse(&k.value) {
-                    Ok(s) => specs.push(s),
-                    Err(e) => {
-                        bad = true;
-                        issues.error(k.pos, &k.field, e);
-                    }
-                }
-            }
-            if bad {
-                continue;
-            }
-            if specs.is_empty() {
-                issues.error(key.pos, &field, "give at least one key");
-                continue;
-            }
-            c.keys.insert(cmd, specs);
-        }
-        if let Err(e) = Keymap::default().with_overrides(&c.keys) {
-            issues.error(keys.pos, &keys.path, e);
+            c.keys.push(KeyOverride {
+                command: Located {
+                    value: key.name.clone(),
+                    pos: key.pos,
+                    field: format!("{}.{}", keys.path, key.name),
+                },
+                keys: list,
+            });
         }
     }
     map.finish(issues, KEYS);

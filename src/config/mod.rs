@@ -9,6 +9,7 @@ pub mod naming;
 pub mod operations;
 pub mod policies;
 pub mod reader;
+pub mod subnets;
 pub mod yaml;
 
 use std::fmt;
@@ -40,6 +41,9 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct ConfigErrors {
     pub issues: Vec<ConfigIssue>,
+    /// The `console:` section as far as it was read, so the console can
+    /// check its key bindings and report them with the other problems.
+    pub console: Box<console::ConsoleConfig>,
 }
 
 impl fmt::Display for ConfigErrors {
@@ -98,7 +102,10 @@ impl Config {
                 console,
                 warnings: all,
             }),
-            _ => Err(ConfigErrors { issues: all }),
+            _ => Err(ConfigErrors {
+                issues: all,
+                console: Box::new(console),
+            }),
         }
     }
 

@@ -28,6 +28,19 @@ pub struct ConfigIssue {
     pub message: String,
 }
 
+impl ConfigIssue {
+    /// An error about a whole file (no particular place in it).
+    pub fn general(file: &Path, message: impl Into<String>) -> ConfigIssue {
+        ConfigIssue {
+            severity: Severity::Error,
+            file: file.to_path_buf(),
+            pos: Pos { line: 1, column: 1 },
+            field: String::new(),
+            message: message.into(),
+        }
+    }
+}
+
 impl fmt::Display for ConfigIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self.severity {
@@ -63,6 +76,11 @@ impl Issues {
             file: file.to_path_buf(),
             list: Vec::new(),
         }
+    }
+
+    /// The file the issues are about.
+    pub fn file(&self) -> &Path {
+        &self.file
     }
 
     pub fn error(&mut self, pos: Pos, field: &str, message: impl Into<String>) {

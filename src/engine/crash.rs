@@ -1,6 +1,7 @@
 //! Crash points for the crash-resume tests: `PROXDECK_CRASH_AT=<workflow>:<step>:<before|after|upid>`
-//! kills the process at that step boundary. Compiled into debug builds only (the
-//! tests'); a release build ignores the variable.
+//! kills the process at that step boundary. Compiled in only with the
+//! `test-hooks` feature (the test command turns it on); any other build
+//! ignores the variable.
 
 /// Where in a step a crash point sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,7 +14,7 @@ pub enum When {
     Upid,
 }
 
-#[cfg(debug_assertions)]
+#[cfg(feature = "test-hooks")]
 pub fn point(workflow: &str, step: &str, when: When) {
     use std::sync::OnceLock;
     static TARGET: OnceLock<Option<String>> = OnceLock::new();
@@ -35,5 +36,5 @@ pub fn point(workflow: &str, step: &str, when: When) {
     }
 }
 
-#[cfg(not(debug_assertions))]
+#[cfg(not(feature = "test-hooks"))]
 pub fn point(_workflow: &str, _step: &str, _when: When) {}

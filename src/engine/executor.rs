@@ -95,27 +95,9 @@ impl Engine {
 
     /// Keep this process's leases alive while `work` runs.
     async fn with_heartbeat<F: Future>(&self, work: F) -> F::Output {
-        let beat = {
-            let engine = self.clone();
-            async move {
-                let every =
-                    Duration::from_secs_f64((engine.options().lease_secs as f64 / 3.0).max(0.2));
-                loop {
-                    tokio::time::sleep(every).await;
-                    let owner = engine.owner().to_string();
-                    let lease = engine.options().lease_secs;
-                    if let Err(e) = engine
-                        .write(move |tx, _| queue::heartbeat(tx, &owner, lease))
-                        .await
-                    {
-                        tracing::warn!(error = %e, "lease heartbeat failed");
-                    }
-                }
-            }
-        };
         tokio::select! {
             out = work => out,
-            _ = beat => unreachable_loop(),
+            never = heartbeat(self.clone()) => match never {},
         }
     }
 
@@ -230,9 +212,19 @@ impl Engine {
 /// drops it and frees its reservations.
 pub const HELD_PROPOSAL_TTL_SECS: i64 = 15 * 60;
 
-fn unreachable_loop<T>() -> T {
-    // The heartbeat loop never ends; `select!` needs an expression of the output type.
+/// Renew this process's leases a few times per lease period, forever (the
+/// type says it never ends).
+async fn heartbeat(engine: Engine) -> std::convert::Infallible {
+    let every = Duration::from_secs_f64((engine.options().lease_secs as f64 / 3.0).max(0.2));
     loop {
-        std::thread::park();
+        tokio::time::sleep(every).await;
+        let owner = engine.owner().to_string();
+        let lease = engine.options().lease_secs;
+        if let Err(e) = engine
+            .write(move |tx, _| queue::heartbeat(tx, &owner, lease))
+            .await
+        {
+            tracing::warn!(error = %e, "lease heartbeat failed");
+        }
     }
 }

@@ -300,7 +300,7 @@ impl Engine {
             vmids.sort_unstable();
             vmids.dedup();
             for v in vmids {
-                for (c, m) in prune_marks(content, v, &keep) {
+                for (c, m) in prune_marks(content, v, &keep, &jiff::tz::TimeZone::system()) {
                     let label = match m {
                         crate::backup::prune::Mark::Remove => "next prune".to_string(),
                         other => other.label(),

@@ -6,6 +6,7 @@
 use crate::engine::{CreateBackup, CreateGuestSnapshot, DeleteGuestSnapshot};
 use std::collections::HashSet;
 
+use jiff::tz::TimeZone;
 use rusqlite::params;
 
 use super::action::{Action, Actor, GuestSel};
@@ -15,10 +16,11 @@ use crate::config::operations::{Every, GuestMatch};
 use crate::inventory::{GuestInfo, Inventory};
 use crate::policy::glob_match;
 
-/// The period a schedule last fell due in, at `now` (local time): its key,
-/// or None before the first time of day has come.
-pub fn period(every: Every, at: (u8, u8), now: i64) -> Option<String> {
-    let z = crate::timefmt::local(now);
+/// The period a schedule last fell due in, at `now` in `tz` (the zone its
+/// times of day are meant in): its key, or None before the first time of
+/// day has come.
+pub fn period(every: Every, at: (u8, u8), now: i64, tz: &TimeZone) -> Option<String> {
+    let z = crate::timefmt::in_zone(now, tz);
     let today_at = z
         .date()
         .at(i8::try_from(at.0).ok()?, i8::try_from(at.1).ok()?, 0, 0);
@@ -73,12 +75,18 @@ impl Engine {
         let all: Vec<(String, Option<String>)> = ops
             .backup_schedules
             .iter()
-            .map(|b| (b.name.clone(), period(b.every, b.at, now)))
-            .chain(
-                ops.snapshot_schedules
-                    .iter()
-                    .map(|s| (s.name.clone(), period(s.every, s.at, now))),
-            )
+            .map(|b| {
+                (
+                    b.name.clone(),
+                    period(b.every, b.at, now, &TimeZone::system()),
+                )
+            })
+            .chain(ops.snapshot_schedules.iter().map(|s| {
+                (
+                    s.name.clone(),
+                    period(s.every, s.at, now, &TimeZone::system()),
+                )
+            }))
             .collect();
         let claimed: HashSet<(String, String)> = self
             .read(|c, inner| {
@@ -108,7 +116,7 @@ impl Engine {
         let ops = self.config().policies.ops.clone();
         let mut queued = Vec::new();
         for b in &ops.backup_schedules {
-            let Some(p) = period(b.every, b.at, now) else {
+            let Some(p) = period(b.every, b.at, now, &TimeZone::system()) else {
                 continue;
             };
             if !self.claim_period(&b.name, &p).await? {
@@ -129,7 +137,7 @@ impl Engine {
             }
         }
         for s in &ops.snapshot_schedules {
-            let Some(p) = period(s.every, s.at, now) else {
+            let Some(p) = period(s.every, s.at, now, &TimeZone::system()) else {
                 continue;
             };
             if !self.claim_period(&s.name, &p).await? {
@@ -201,10 +209,10 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> i64 {
-        // Local times in these tests are UTC (set below).
+        // The times in these tests are UTC, and so is the zone they are read in.
         jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M", s)
             .expect("time")
-            .to_zoned_datetime(jiff::tz::TimeZone::system())
+            .to_zoned_datetime(TimeZone::UTC)
             .expect("zoned")
             .timestamp()
             .as_second()
@@ -212,27 +220,43 @@ mod tests {
 
     #[test]
     fn periods() {
-        // SAFETY: this test process reads TZ only here; every test sets the same value.
-        unsafe { std::env::set_var("TZ", "UTC") };
         assert_eq!(
-            period(Every::Daily, (2, 0), at("2026-11-25 03:00")).as_deref(),
+            period(Every::Daily, (2, 0), at("2026-11-25 03:00"), &TimeZone::UTC).as_deref(),
             Some("2026-11-25")
         );
         assert_eq!(
-            period(Every::Daily, (2, 0), at("2026-11-25 01:59")).as_deref(),
+            period(Every::Daily, (2, 0), at("2026-11-25 01:59"), &TimeZone::UTC).as_deref(),
             Some("2026-11-24")
         );
         // 2026-11-25 is a Wednesday; weekly on Sunday (6) at 02:00.
         assert_eq!(
-            period(Every::Weekly(6), (2, 0), at("2026-11-25 12:00")).as_deref(),
+            period(
+                Every::Weekly(6),
+                (2, 0),
+                at("2026-11-25 12:00"),
+                &TimeZone::UTC
+            )
+            .as_deref(),
             Some("week of 2026-11-22")
         );
         assert_eq!(
-            period(Every::Weekly(2), (2, 0), at("2026-11-25 12:00")).as_deref(),
+            period(
+                Every::Weekly(2),
+                (2, 0),
+                at("2026-11-25 12:00"),
+                &TimeZone::UTC
+            )
+            .as_deref(),
             Some("week of 2026-11-25")
         );
         assert_eq!(
-            period(Every::Weekly(2), (2, 0), at("2026-11-25 01:00")).as_deref(),
+            period(
+                Every::Weekly(2),
+                (2, 0),
+                at("2026-11-25 01:00"),
+                &TimeZone::UTC
+            )
+            .as_deref(),
             Some("week of 2026-11-18")
         );
     }

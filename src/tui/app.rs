@@ -14,6 +14,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, interval, sleep_until};
 
+use super::error::ConsoleError;
 use super::keymap::Keymap;
 use super::msg::{Effect, Msg};
 use super::refresher::{Refresher, fresh_inventory};
@@ -70,7 +71,7 @@ pub fn initial_state(engine: &Engine, options: &ConsoleOptions) -> State {
 }
 
 /// Run the console until the user quits or a signal arrives.
-pub async fn run(engine: Engine, options: ConsoleOptions) -> Result<(), String> {
+pub async fn run(engine: Engine, options: ConsoleOptions) -> Result<(), ConsoleError> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut state = initial_state(&engine, &options);
 
@@ -116,8 +117,10 @@ pub async fn run(engine: Engine, options: ConsoleOptions) -> Result<(), String> 
 
     let mut terminal_events = EventStream::new();
     let mut tick = interval(Duration::from_millis(250));
-    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-    let mut sighup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    let mut sigterm =
+        signal(SignalKind::terminate()).map_err(|e| ConsoleError::Terminal(e.to_string()))?;
+    let mut sighup =
+        signal(SignalKind::hangup()).map_err(|e| ConsoleError::Terminal(e.to_string()))?;
     let mut next_frame = Instant::now();
     let mut log_stop: Option<watch::Sender<bool>> = None;
     let ctx = Effects::new(engine.clone(), tx.clone(), refresher.clone());
@@ -129,7 +132,7 @@ pub async fn run(engine: Engine, options: ConsoleOptions) -> Result<(), String> 
                 Some(Ok(Event::Mouse(m))) => Msg::Mouse(m),
                 Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
                 Some(Ok(_)) => continue,
-                Some(Err(e)) => break Err(format!("terminal: {e}")),
+                Some(Err(e)) => break Err(ConsoleError::Terminal(e.to_string())),
                 None => break Ok(()),
             },
             Some(m) = rx.recv() => m,
@@ -162,7 +165,7 @@ pub async fn run(engine: Engine, options: ConsoleOptions) -> Result<(), String> 
         }
         if state.dirty && Instant::now() >= next_frame {
             if let Err(e) = draw(&mut term, &state) {
-                break Err(format!("drawing: {e}"));
+                break Err(ConsoleError::Terminal(format!("drawing: {e}")));
             }
             state.dirty = false;
             next_frame = Instant::now() + FRAME;
@@ -215,8 +218,10 @@ impl Effects {
                         Ok(read) => engine
                             .propose_held(action, Self::actor(), reason, &read.inventory)
                             .await
-                            .map_err(|e| e.to_string()),
-                        Err(e) => Err(format!("cannot read the cluster to plan: {e}")),
+                            .map_err(ConsoleError::from),
+                        Err(e) => Err(ConsoleError::Read(format!(
+                            "cannot read the cluster to plan: {e}"
+                        ))),
                     };
                     let _ = tx.send(Msg::Planned(r));
                 });
@@ -227,7 +232,7 @@ impl Effects {
                     let r = engine
                         .submit(&id, &hash, Self::actor())
                         .await
-                        .map_err(|e| e.to_string());
+                        .map_err(ConsoleError::from);
                     let _ = tx.send(Msg::Submitted(r));
                     refresher.reload_actions();
                 });
@@ -245,7 +250,7 @@ impl Effects {
                     let r = engine
                         .approve(&id, Self::actor(), &hash, reason)
                         .await
-                        .map_err(|e| e.to_string());
+                        .map_err(ConsoleError::from);
                     let _ = tx.send(Msg::Approved(r));
                     refresher.reload_actions();
                 });
@@ -257,7 +262,7 @@ impl Effects {
                         .reject(&id, Self::actor(), &why)
                         .await
                         .map(|rec| format!("rejected: {}", rec.action.describe()))
-                        .map_err(|e| e.to_string());
+                        .map_err(ConsoleError::from);
                     let _ = tx.send(Msg::Decided(r));
                     refresher.reload_actions();
                 });
@@ -277,7 +282,7 @@ impl Effects {
                             }
                             _ => format!("cancelled: {}", rec.action.describe()),
                         })
-                        .map_err(|e| e.to_string());
+                        .map_err(ConsoleError::from);
                     let _ = tx.send(Msg::Decided(r));
                     refresher.reload_actions();
                 });

@@ -3,7 +3,8 @@
 //! same words and errors as `proxdeck plan ...`; completion of the word
 //! being typed comes from the grammar too.
 
-use super::pane::PaneId;
+use super::error::ConsoleError;
+use super::panes::PaneId;
 use super::state::State;
 use super::theme::Theme;
 use crate::engine::grammar::complete::Values;
@@ -69,19 +70,23 @@ pub fn action_usages() -> Vec<String> {
         .collect()
 }
 
-fn usage(word: &str) -> String {
-    COMMANDS
-        .iter()
-        .find(|(w, _)| *w == word)
-        .map(|(_, u)| format!("usage: {u}"))
-        .unwrap_or_default()
+fn cmd_usage(word: &str) -> ConsoleError {
+    ConsoleError::Command(
+        COMMANDS
+            .iter()
+            .find(|(w, _)| *w == word)
+            .map(|(_, u)| format!("usage: {u}"))
+            .unwrap_or_default(),
+    )
 }
 
 /// Parse a command line (without the `:`).
-pub fn parse(s: &State, line: &str) -> Result<Command, String> {
-    let words = grammar::words::split(line)?;
+pub fn parse(s: &State, line: &str) -> Result<Command, ConsoleError> {
+    let words = grammar::words::split(line).map_err(ConsoleError::Command)?;
     let Some(first) = words.first().map(String::as_str) else {
-        return Err("type a command; Tab completes".into());
+        return Err(ConsoleError::Command(
+            "type a command; Tab completes".into(),
+        ));
     };
     let arg = |i: usize| words.get(i).map(String::as_str);
     let cmd = match first {
@@ -90,29 +95,26 @@ pub fn parse(s: &State, line: &str) -> Result<Command, String> {
         "help" | "?" => Command::Help,
         "refresh" => Command::Refresh,
         "ip" => Command::IpMap(arg(1).map(str::to_string)),
-        "approve" => Command::Approve(arg(1).ok_or_else(|| usage("approve"))?.to_string()),
+        "approve" => Command::Approve(arg(1).ok_or_else(|| cmd_usage("approve"))?.to_string()),
         "reject" => {
-            let id = arg(1).ok_or_else(|| usage("reject"))?.to_string();
+            let id = arg(1).ok_or_else(|| cmd_usage("reject"))?.to_string();
             let why = words.get(2..).map(|w| w.join(" ")).unwrap_or_default();
             if why.is_empty() {
-                return Err(usage("reject"));
+                return Err(cmd_usage("reject"));
             }
             Command::Reject { id, why }
         }
-        "cancel" => Command::Cancel(arg(1).ok_or_else(|| usage("cancel"))?.to_string()),
+        "cancel" => Command::Cancel(arg(1).ok_or_else(|| cmd_usage("cancel"))?.to_string()),
         "filter" => Command::Filter(words.get(1..).map(|w| w.join(" ")).unwrap_or_default()),
-        "theme" => Command::Theme(arg(1).ok_or_else(|| usage("theme"))?.to_string()),
+        "theme" => Command::Theme(arg(1).ok_or_else(|| cmd_usage("theme"))?.to_string()),
         w if grammar::action_words().iter().any(|a| a == w) => {
-            let parsed = ActionLine::parse_words(&words).map_err(|e| e.to_string())?;
+            let parsed = ActionLine::parse_words(&words)?;
             let resolver = Resolver {
                 config: &s.config,
                 inventory: s.world.inv(),
                 backups: &s.world.backups.data,
             };
-            let action = parsed
-                .action
-                .resolve(&resolver)
-                .map_err(|e| e.to_string())?;
+            let action = parsed.action.resolve(&resolver)?;
             Command::Propose {
                 action,
                 reason: parsed.reason,
@@ -120,7 +122,11 @@ pub fn parse(s: &State, line: &str) -> Result<Command, String> {
         }
         other => match PaneId::parse(other) {
             Some(p) => Command::Pane(p),
-            None => return Err(format!("unknown command '{other}' (Tab lists them)")),
+            None => {
+                return Err(ConsoleError::Command(format!(
+                    "unknown command '{other}' (Tab lists them)"
+                )));
+            }
         },
     };
     Ok(cmd)

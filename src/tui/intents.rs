@@ -4,7 +4,7 @@
 
 use super::forms::{Field, Form, FormPurpose, Rule, next_free_ip};
 use super::msg::Effect;
-use super::pane::PaneId;
+use super::panes::PaneId;
 use super::panes::{resources, snapshots};
 use super::state::State;
 use super::theme::Role;

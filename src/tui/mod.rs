@@ -5,16 +5,14 @@
 pub mod app;
 pub mod cmdline;
 pub mod dialogs;
-pub mod dialogs_update;
+pub mod error;
 pub mod filter;
 pub mod fmt;
 pub mod forms;
 pub mod intents;
-pub mod ipmap_view;
 pub mod keymap;
 pub mod keyspec;
 pub mod msg;
-pub mod pane;
 pub mod panes;
 pub mod recording;
 pub mod refresher;

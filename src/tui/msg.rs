@@ -2,6 +2,7 @@
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
+use super::error::ConsoleError;
 use super::state::LogSource;
 use super::world::{BackupItem, Snapshots};
 use crate::engine::{Action, ActionOverview, ActionRecord, EngineEvent};
@@ -17,20 +18,20 @@ pub enum Msg {
     Resize(u16, u16),
     /// Time passed (unix seconds now).
     Tick(i64),
-    Inventory(Result<InventoryRead, String>, i64),
-    Snapshots(Result<Snapshots, String>, i64),
-    Backups(Result<Vec<BackupItem>, String>, i64),
-    Tasks(Result<Vec<TaskListItem>, String>, i64),
-    Actions(Result<Vec<ActionOverview>, String>, i64),
+    Inventory(Result<InventoryRead, ConsoleError>, i64),
+    Snapshots(Result<Snapshots, ConsoleError>, i64),
+    Backups(Result<Vec<BackupItem>, ConsoleError>, i64),
+    Tasks(Result<Vec<TaskListItem>, ConsoleError>, i64),
+    Actions(Result<Vec<ActionOverview>, ConsoleError>, i64),
     Engine(EngineEvent),
     /// A proposal was planned and is held for confirmation.
-    Planned(Result<ActionRecord, String>),
+    Planned(Result<ActionRecord, ConsoleError>),
     /// A held proposal was sent on (queued for approval or to run).
-    Submitted(Result<ActionRecord, String>),
+    Submitted(Result<ActionRecord, ConsoleError>),
     /// An approval finished.
-    Approved(Result<ActionRecord, String>),
+    Approved(Result<ActionRecord, ConsoleError>),
     /// A rejection or cancellation finished.
-    Decided(Result<String, String>),
+    Decided(Result<String, ConsoleError>),
     /// Lines of a log being followed.
     LogLines {
         source: LogSource,

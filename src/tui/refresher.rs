@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc};
 
+use super::error::ConsoleError;
 use super::msg::{InventoryRead, Msg};
 use crate::engine::Engine;
 use crate::inventory::Inventory;
@@ -114,15 +115,12 @@ impl Refresher {
 pub async fn fresh_inventory(
     engine: &Engine,
     previous: Option<&Inventory>,
-) -> Result<InventoryRead, String> {
-    engine
-        .refresh_inventory(previous)
-        .await
-        .map_err(|e| e.to_string())
+) -> Result<InventoryRead, ConsoleError> {
+    Ok(engine.refresh_inventory(previous).await?)
 }
 
 async fn read_actions(engine: &Engine, tx: &mpsc::UnboundedSender<Msg>) {
-    let r = engine.overview(50).await.map_err(|e| e.to_string());
+    let r = engine.overview(50).await.map_err(ConsoleError::from);
     let _ = tx.send(Msg::Actions(r, now()));
 }
 
@@ -131,16 +129,16 @@ async fn read_tasks(engine: &Engine, tx: &mpsc::UnboundedSender<Msg>) {
         .client()
         .cluster_tasks()
         .await
-        .map_err(|e| e.to_string());
+        .map_err(ConsoleError::from);
     let _ = tx.send(Msg::Tasks(r, now()));
 }
 
 async fn read_snapshots(engine: &Engine, tx: &mpsc::UnboundedSender<Msg>, inv: &Inventory) {
-    let r = engine.read_snapshots(inv).await.map_err(|e| e.to_string());
+    let r = engine.read_snapshots(inv).await.map_err(ConsoleError::from);
     let _ = tx.send(Msg::Snapshots(r, now()));
 }
 
 async fn read_backups(engine: &Engine, tx: &mpsc::UnboundedSender<Msg>, inv: &Inventory) {
-    let r = engine.read_backups(inv).await.map_err(|e| e.to_string());
+    let r = engine.read_backups(inv).await.map_err(ConsoleError::from);
     let _ = tx.send(Msg::Backups(r, now()));
 }

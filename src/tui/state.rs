@@ -9,8 +9,8 @@ use ratatui_textarea::TextArea;
 use super::filter::Filter;
 use super::forms::Form;
 use super::keymap::Keymap;
-use super::pane::PaneId;
 use super::panes;
+use super::panes::PaneId;
 use super::table::{ListState, Table};
 use super::theme::{Role, Theme};
 use super::world::World;
@@ -140,6 +140,8 @@ pub struct State {
     pub quit: bool,
     /// Something changed since the last frame.
     pub dirty: bool,
+    /// The zone times are shown in (the system's; tests fix it).
+    pub tz: jiff::tz::TimeZone,
     empty_list: ListState,
     empty_table: Table,
 }
@@ -168,6 +170,7 @@ impl State {
             mouse: false,
             quit: false,
             dirty: true,
+            tz: jiff::tz::TimeZone::system(),
             empty_list: ListState::default(),
             empty_table: Table::default(),
         };
@@ -184,6 +187,13 @@ impl State {
         }
         s.rebuild_all();
         s
+    }
+
+    /// The same console showing times in `tz`.
+    pub fn with_zone(mut self, tz: jiff::tz::TimeZone) -> State {
+        self.tz = tz;
+        self.rebuild_all();
+        self
     }
 
     pub fn filter(&self, pane: PaneId) -> Filter {
@@ -222,6 +232,7 @@ impl State {
             collapsed: &self.collapsed,
             ip: &self.ip,
             filtering: self.filters.get(&pane).is_some_and(|f| !f.is_empty()),
+            tz: &self.tz,
         };
         let mut table = panes::table(pane, &self.world, &ctx);
         table.sort(sort);

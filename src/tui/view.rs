@@ -7,11 +7,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::keymap::Cmd;
-use super::pane::PaneId;
+use super::panes::PaneId;
+use super::panes::ipmap_grid;
 use super::panes::{self, Ctx};
 use super::state::{Mode, State};
 use super::theme::Role;
-use super::{dialogs, ipmap_view, widgets};
+use super::{dialogs, widgets};
 
 /// Where things go on a screen of a given size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,12 +68,14 @@ pub fn ctx(s: &State) -> Ctx<'_> {
         collapsed: &s.collapsed,
         ip: &s.ip,
         filtering: !s.filter(s.pane).is_empty(),
+        tz: &s.tz,
     }
 }
 
-/// Debug builds panic while drawing the pane named by
-/// `PROXDECK_TEST_PANIC_PANE`, so tests can check the terminal is restored.
-#[cfg(debug_assertions)]
+/// With the `test-hooks` feature, drawing the pane named by
+/// `PROXDECK_TEST_PANIC_PANE` panics, so tests can check the terminal is
+/// restored. Shipped builds have no such hook.
+#[cfg(feature = "test-hooks")]
 fn test_panic(s: &State) {
     static PANE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     let wanted = PANE.get_or_init(|| std::env::var("PROXDECK_TEST_PANIC_PANE").ok());
@@ -82,7 +85,7 @@ fn test_panic(s: &State) {
 }
 
 pub fn render(f: &mut Frame<'_>, s: &State) {
-    #[cfg(debug_assertions)]
+    #[cfg(feature = "test-hooks")]
     test_panic(s);
     let size = f.area();
     let a = layout((size.width, size.height), s);
@@ -90,7 +93,7 @@ pub fn render(f: &mut Frame<'_>, s: &State) {
     tabs(f, a.tabs, s);
     let c = ctx(s);
     if s.pane == PaneId::IpMap {
-        ipmap_view::render(f, a.table, s);
+        ipmap_grid::render(f, a.table, s);
     } else {
         let t = s.table(s.pane);
         widgets::table(f, a.table, pane_title(s), t, s.list(s.pane), &s.theme, true);
@@ -291,34 +294,6 @@ fn tabs(f: &mut Frame<'_>, area: Rect, s: &State) {
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// Commands hinted on the bottom line, per pane.
-fn hints(pane: PaneId) -> &'static [Cmd] {
-    match pane {
-        PaneId::Resources => &[
-            Cmd::Replicate,
-            Cmd::CloneGuest,
-            Cmd::Snapshot,
-            Cmd::Backup,
-            Cmd::AssignIp,
-            Cmd::Open,
-            Cmd::Filter,
-        ],
-        PaneId::Snapshots => &[Cmd::Snapshot, Cmd::Rollback, Cmd::Open, Cmd::Filter],
-        PaneId::Backups => &[
-            Cmd::Verify,
-            Cmd::Restore,
-            Cmd::Sync,
-            Cmd::Prune,
-            Cmd::Open,
-            Cmd::Filter,
-        ],
-        PaneId::IpMap => &[Cmd::NextSubnet, Cmd::Open, Cmd::Filter],
-        PaneId::Replication => &[Cmd::Open, Cmd::CancelAction, Cmd::Filter],
-        PaneId::Approvals => &[Cmd::Approve, Cmd::Reject, Cmd::Open],
-        PaneId::Tasks => &[Cmd::Open, Cmd::CancelAction, Cmd::Filter],
-    }
-}
-
 fn footer(f: &mut Frame<'_>, area: Rect, s: &State) {
     let th = &s.theme;
     match &s.mode {
@@ -393,40 +368,46 @@ fn footer(f: &mut Frame<'_>, area: Rect, s: &State) {
         );
         return;
     }
-    let mut spans = Vec::new();
-    for cmd in hints(s.pane).iter().chain([Cmd::Help].iter()) {
-        let keys = s.keymap.keys_for(*cmd, s.pane);
-        let Some(k) = keys.first() else { continue };
+    f.render_widget(Paragraph::new(Line::from(hint_spans(s, area.width))), area);
+}
+
+/// The footer's hints, from the keymap, most important first; those that do
+/// not fit give way, but `? help` always stays.
+fn hint_spans(s: &State, width: u16) -> Vec<Span<'static>> {
+    let th = &s.theme;
+    let label = |cmd: Cmd| match cmd {
+        Cmd::Open => match s.pane {
+            PaneId::Tasks | PaneId::Replication => "log".to_string(),
+            _ => "detail".to_string(),
+        },
+        other => other.label(),
+    };
+    let piece = |key: &str, text: &str, cmd: Cmd| {
         let disabled = cmd.mutates() && s.read_only.is_some();
-        spans.push(Span::styled(
-            format!(" {k}"),
-            th.style(if disabled { Role::Muted } else { Role::Key }),
-        ));
-        let label = match cmd {
-            Cmd::Replicate => "replicate",
-            Cmd::CloneGuest => "clone",
-            Cmd::Snapshot => "snapshot",
-            Cmd::AssignIp => "assign IP",
-            Cmd::Open => match s.pane {
-                PaneId::Tasks | PaneId::Replication => "log",
-                _ => "detail",
-            },
-            Cmd::Filter => "filter",
-            Cmd::Rollback => "rollback",
-            Cmd::SortNext => "sort",
-            Cmd::NextSubnet => "next subnet",
-            Cmd::CancelAction => "cancel",
-            Cmd::Approve => "approve",
-            Cmd::Reject => "reject",
-            Cmd::Help => "help",
-            Cmd::Backup => "backup",
-            Cmd::Verify => "verify",
-            Cmd::Restore => "restore",
-            Cmd::Sync => "sync",
-            Cmd::Prune => "prune",
-            _ => "",
-        };
-        spans.push(Span::styled(format!(" {label} "), th.style(Role::Muted)));
+        vec![
+            Span::styled(
+                format!(" {key}"),
+                th.style(if disabled { Role::Muted } else { Role::Key }),
+            ),
+            Span::styled(format!(" {text} "), th.style(Role::Muted)),
+        ]
+    };
+    let help: Vec<Span> = match s.keymap.help_key() {
+        Some(k) => piece(&k.to_string(), &label(Cmd::Help), Cmd::Help),
+        None => Vec::new(),
+    };
+    let room = usize::from(width).saturating_sub(help.iter().map(|s| s.width()).sum());
+    let mut spans = Vec::new();
+    let mut used = 0;
+    for (key, cmd) in s.keymap.pane_hints(s.pane) {
+        let p = piece(&key.to_string(), &label(cmd), cmd);
+        let w: usize = p.iter().map(|s| s.width()).sum();
+        if used + w > room {
+            break;
+        }
+        used += w;
+        spans.extend(p);
     }
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    spans.extend(help);
+    spans
 }

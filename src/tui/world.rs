@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use super::error::ConsoleError;
 use crate::engine::ActionOverview;
 use crate::inventory::Inventory;
 use crate::metadata::ResourceMetadata;
@@ -17,7 +18,7 @@ pub struct Fresh<T> {
     /// Unix time of the last successful read (None: never read).
     pub at: Option<i64>,
     /// The last read's error, if it failed (the data is then older).
-    pub error: Option<String>,
+    pub error: Option<ConsoleError>,
 }
 
 impl<T: Default> Default for Fresh<T> {
@@ -37,7 +38,7 @@ impl<T> Fresh<T> {
         self.error = None;
     }
 
-    pub fn failed(&mut self, error: String) {
+    pub fn failed(&mut self, error: ConsoleError) {
         self.error = Some(error);
     }
 
@@ -51,7 +52,7 @@ impl<T> Fresh<T> {
     }
 
     /// Take a read's outcome: new data, or the error beside the older data.
-    pub fn apply(&mut self, read: Result<T, String>, at: i64) {
+    pub fn apply(&mut self, read: Result<T, ConsoleError>, at: i64) {
         match read {
             Ok(data) => self.set(data, at),
             Err(e) => self.failed(e),

@@ -24,14 +24,6 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 
-/// Times on screen are local; tests read them in UTC.
-pub fn utc() {
-    // SAFETY: set before any thread reads the environment in this test
-    // process (nextest runs each test in its own process; every test sets
-    // the same value).
-    unsafe { std::env::set_var("TZ", "UTC") };
-}
-
 pub fn recording() -> Recording {
     let text = std::fs::read_to_string(super::repo().join("tests/data/tui/seed-world.json"))
         .expect("fixture");
@@ -44,7 +36,6 @@ pub fn config() -> Config {
 
 /// The console on the recorded seed cluster, as a refresh left it.
 pub fn seed_state(w: u16, h: u16) -> State {
-    utc();
     let rec = recording();
     let world = rec.world("seed-lab", "admin@10.0.0.5");
     let mut s = State::new(
@@ -53,7 +44,9 @@ pub fn seed_state(w: u16, h: u16) -> State {
         Keymap::default(),
         Theme::built_in("default").expect("theme"),
         rec.captured_unix,
-    );
+    )
+    // Times on screen are read in UTC, wherever the tests run.
+    .with_zone(jiff::tz::TimeZone::UTC);
     s.size = (w, h);
     s
 }

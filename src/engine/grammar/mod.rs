@@ -318,26 +318,40 @@ impl ActionLine {
     }
 }
 
-/// clap's error in a line or two: what is wrong, and the usage.
+/// clap's error in one line: what is wrong, and the action's usage, the
+/// same whichever front end parsed the words (`proxdeck plan ...` or `:`).
 pub fn syntax_message(e: &clap::Error) -> String {
     let text = e.render().to_string();
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let first = lines
-        .next()
-        .unwrap_or("not an action")
-        .trim_start_matches("error: ")
-        .to_string();
-    let usage = lines
-        .find(|l| l.trim_start().starts_with("Usage:"))
-        .map(|u| {
-            u.trim()
-                .trim_start_matches("Usage: ")
-                .replace("action ", "")
-                .to_string()
-        });
+    let mut what = Vec::new();
+    let mut usage = None;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(u) = line.strip_prefix("Usage: ") {
+            usage = Some(u.to_string());
+            break;
+        }
+        if line.starts_with("tip:") || line.starts_with("For more information") {
+            continue;
+        }
+        what.push(line.trim_start_matches("error: ").to_string());
+    }
+    let what = if what.is_empty() {
+        "not an action".to_string()
+    } else {
+        what.join(" ")
+    };
+    // The usage from the action word on (`proxdeck plan` or nothing before it).
+    let words = action_words();
+    let usage = usage.map(|u| {
+        let parts: Vec<&str> = u.split_whitespace().collect();
+        let from = parts
+            .iter()
+            .position(|p| words.iter().any(|w| w == p))
+            .unwrap_or(0);
+        parts[from..].join(" ")
+    });
     match usage {
-        Some(u) => format!("{first} (usage: {u})"),
-        None => first,
+        Some(u) if !u.is_empty() => format!("{what} (usage: {u})"),
+        _ => what,
     }
 }
 

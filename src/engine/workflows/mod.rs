@@ -5,7 +5,7 @@
 //!
 //! Steps are journaled (skipped when done, a stored UPID followed instead of
 //! starting a task again), so another process can resume a workflow after a
-//! crash; see [`step`].
+//! crash; see [`Run::step`].
 
 pub mod assign_ip;
 pub mod backup_create;

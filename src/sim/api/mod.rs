@@ -1,8 +1,12 @@
 //! The simulated API: routing of `/api2/json/...` paths to handlers.
 
 mod backup;
+mod clone;
 mod cluster;
+mod content;
 mod guests;
+mod lifecycle;
+mod restore;
 mod snapshots;
 mod tasks;
 
@@ -115,14 +119,14 @@ fn node_call(call: &Call, model: &mut Model, node: &str, rest: &[&str]) -> Resul
         ["network"] if m == "GET" => cluster::network(call, model, node),
         ["storage"] if m == "GET" => cluster::storages(call, model, node),
         ["storage", storage, "content"] if m == "GET" => {
-            backup::content(call, model, node, storage)
+            content::content(call, model, node, storage)
         }
         // A volid has a '/' (`local:backup/vzdump-...`); clients send it encoded or not.
         ["storage", storage, "content", volume @ ..] if m == "PUT" && !volume.is_empty() => {
-            backup::update_volume(call, model, node, storage, &volume.join("/"))
+            content::update_volume(call, model, node, storage, &volume.join("/"))
         }
         ["storage", storage, "content", volume @ ..] if m == "DELETE" && !volume.is_empty() => {
-            backup::delete_volume(call, model, node, storage, &volume.join("/"))
+            content::delete_volume(call, model, node, storage, &volume.join("/"))
         }
         ["vzdump"] if m == "POST" => backup::vzdump(call, model, node),
         ["tasks"] if m == "GET" => tasks::node_tasks(call, model, node),
@@ -132,7 +136,7 @@ fn node_call(call: &Call, model: &mut Model, node: &str, rest: &[&str]) -> Resul
             let k = kind(k).unwrap_or(GuestKind::Qemu);
             match m {
                 "GET" => guests::list(call, model, node, k),
-                "POST" => backup::restore(call, model, node, k),
+                "POST" => restore::restore(call, model, node, k),
                 _ => Err(ApiError::not_implemented(
                     m,
                     &format!("/api2/json{}", call.path),
@@ -161,17 +165,17 @@ fn guest_call(
 ) -> Result<Value, ApiError> {
     let m = call.method;
     match (m, tail) {
-        ("DELETE", []) => guests::destroy(call, model, node, k, id),
+        ("DELETE", []) => lifecycle::destroy(call, model, node, k, id),
         ("GET", ["status", "current"]) => guests::status(call, model, node, k, id),
-        ("POST", ["status", action]) => guests::power(call, model, node, k, id, action),
+        ("POST", ["status", action]) => lifecycle::power(call, model, node, k, id, action),
         ("GET", ["config"]) => guests::config(call, model, node, k, id),
         ("PUT", ["config"]) => guests::set_config(call, model, node, k, id, false),
         ("POST", ["config"]) if k == GuestKind::Qemu => {
             guests::set_config(call, model, node, k, id, true)
         }
-        ("POST", ["clone"]) => guests::clone(call, model, node, k, id),
-        ("POST", ["template"]) => guests::template(call, model, node, k, id),
-        ("POST", ["migrate"]) => guests::migrate(call, model, node, k, id),
+        ("POST", ["clone"]) => clone::clone(call, model, node, k, id),
+        ("POST", ["template"]) => clone::template(call, model, node, k, id),
+        ("POST", ["migrate"]) => lifecycle::migrate(call, model, node, k, id),
         ("GET", ["snapshot"]) => snapshots::list(call, model, node, k, id),
         ("POST", ["snapshot"]) => snapshots::create(call, model, node, k, id),
         ("DELETE", ["snapshot", name]) => snapshots::delete(call, model, node, k, id, name),

@@ -99,7 +99,7 @@ pub fn table(world: &World, ctx: &Ctx<'_>) -> Table {
                 ),
                 Cell::text(
                     c.ctime
-                        .map(|t| crate::timefmt::format_local(t, "%Y-%m-%d %H:%M"))
+                        .map(|t| ctx.time(t, "%Y-%m-%d %H:%M"))
                         .unwrap_or_default(),
                 ),
                 Cell::text(c.ctime.map(|t| fmt::age(ctx.now - t)).unwrap_or_default()),
@@ -175,7 +175,7 @@ pub fn detail(world: &World, key: &str, ctx: &Ctx<'_>) -> Option<Detail> {
             "taken",
             format!(
                 "{} ({} ago)",
-                crate::timefmt::format_local(t, "%Y-%m-%d %H:%M:%S"),
+                ctx.time(t, "%Y-%m-%d %H:%M:%S"),
                 fmt::age(ctx.now - t)
             ),
             Role::Text,

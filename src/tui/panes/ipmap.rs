@@ -251,7 +251,7 @@ pub fn detail(world: &World, key: &str, ctx: &Ctx<'_>) -> Option<Detail> {
         }
         d.field(
             "since",
-            crate::timefmt::format_local(a.allocated_at, "%Y-%m-%d %H:%M"),
+            ctx.time(a.allocated_at, "%Y-%m-%d %H:%M"),
             Role::Text,
         );
         d.field("by", a.allocated_by.clone(), Role::Muted);
@@ -270,20 +270,12 @@ pub fn detail(world: &World, key: &str, ctx: &Ctx<'_>) -> Option<Detail> {
         d.heading("history");
         for a in history {
             d.line(vec![
-                Cell::muted(crate::timefmt::format_local(
-                    a.allocated_at,
-                    "%Y-%m-%d %H:%M ",
-                )),
+                Cell::muted(ctx.time(a.allocated_at, "%Y-%m-%d %H:%M ")),
                 Cell::text(format!("{:<9}", a.state.as_str())),
                 Cell::text(a.holder()),
                 Cell::muted(
                     a.released_at
-                        .map(|t| {
-                            format!(
-                                "  released {}",
-                                crate::timefmt::format_local(t, "%Y-%m-%d %H:%M")
-                            )
-                        })
+                        .map(|t| format!("  released {}", ctx.time(t, "%Y-%m-%d %H:%M")))
                         .unwrap_or_default(),
                 ),
             ]);

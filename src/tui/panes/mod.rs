@@ -4,15 +4,19 @@
 
 pub mod approvals;
 pub mod backups;
+pub mod id;
 pub mod ipmap;
+pub mod ipmap_grid;
 pub mod replication;
 pub mod resources;
+pub mod resources_detail;
 pub mod snapshots;
 pub mod tasks;
 
+pub use id::PaneId;
+
 use std::collections::HashSet;
 
-use super::pane::PaneId;
 use super::state::IpCursor;
 use super::table::{Cell, Table};
 use super::theme::Role;
@@ -27,6 +31,15 @@ pub struct Ctx<'a> {
     pub ip: &'a IpCursor,
     /// A filter is active: folded tree rows open so matches can show.
     pub filtering: bool,
+    /// The zone times are shown in.
+    pub tz: &'a jiff::tz::TimeZone,
+}
+
+impl Ctx<'_> {
+    /// A Unix time as `fmt` in the console's zone.
+    pub fn time(&self, unix: i64, fmt: &str) -> String {
+        crate::timefmt::format_in(unix, fmt, self.tz)
+    }
 }
 
 /// The detail of a selected row: a title and lines of styled cells.

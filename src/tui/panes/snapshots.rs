@@ -368,7 +368,7 @@ pub fn detail(world: &World, key: &str, ctx: &Ctx<'_>) -> Option<Detail> {
                 "created",
                 format!(
                     "{} ({} ago)",
-                    crate::timefmt::format_local(t, "%Y-%m-%d %H:%M"),
+                    ctx.time(t, "%Y-%m-%d %H:%M"),
                     fmt::age(ctx.now - t)
                 ),
                 Role::Text,
@@ -435,7 +435,7 @@ pub fn detail(world: &World, key: &str, ctx: &Ctx<'_>) -> Option<Detail> {
             "taken",
             format!(
                 "{} ({} ago)",
-                crate::timefmt::format_local(t, "%Y-%m-%d %H:%M"),
+                ctx.time(t, "%Y-%m-%d %H:%M"),
                 fmt::age(ctx.now - t)
             ),
             Role::Text,

@@ -57,7 +57,7 @@ pub fn table(world: &World, ctx: &Ctx<'_>) -> Table {
                 key: task_key(&t.upid),
                 depth: 0,
                 cells: vec![
-                    Cell::text(crate::timefmt::format_local(start, "%m-%d %H:%M:%S")),
+                    Cell::text(ctx.time(start, "%m-%d %H:%M:%S")),
                     Cell::muted(t.node.clone()),
                     Cell::text(t.task_type.clone()),
                     Cell::text(guest.clone()),
@@ -94,7 +94,7 @@ pub fn table(world: &World, ctx: &Ctx<'_>) -> Table {
             key: action_key(&r.id),
             depth: 0,
             cells: vec![
-                Cell::text(crate::timefmt::format_local(start, "%m-%d %H:%M:%S")),
+                Cell::text(ctx.time(start, "%m-%d %H:%M:%S")),
                 Cell::muted(r.action.node().to_string()),
                 Cell::new(format!("proxdeck:{}", r.kind), Role::Accent),
                 Cell::text(r.action.describe()),
@@ -158,18 +158,10 @@ pub fn detail(world: &World, key: &str, ctx: &Ctx<'_>) -> Option<Detail> {
     d.field("node", t.node.clone(), Role::Text);
     d.field("user", t.user.clone(), Role::Text);
     if let Some(s) = t.starttime {
-        d.field(
-            "started",
-            crate::timefmt::format_local(s, "%Y-%m-%d %H:%M:%S"),
-            Role::Text,
-        );
+        d.field("started", ctx.time(s, "%Y-%m-%d %H:%M:%S"), Role::Text);
     }
     if let Some(e) = t.endtime {
-        d.field(
-            "ended",
-            crate::timefmt::format_local(e, "%Y-%m-%d %H:%M:%S"),
-            Role::Text,
-        );
+        d.field("ended", ctx.time(e, "%Y-%m-%d %H:%M:%S"), Role::Text);
     }
     let (status, role) = task_status(t.status.as_deref());
     d.field("status", status, role);

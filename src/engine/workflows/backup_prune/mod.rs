@@ -86,7 +86,12 @@ impl Workflow for PruneBackups {
 
         let node = ctx.pve_node(node)?;
         let keep = &ops.backup_retention;
-        let marks = prune_marks(ctx.facts.backups_on(&node, storage), *vmid, keep);
+        let marks = prune_marks(
+            ctx.facts.backups_on(&node, storage),
+            *vmid,
+            keep,
+            &jiff::tz::TimeZone::system(),
+        );
         let name = guest
             .as_ref()
             .map(|g| g.name.clone())

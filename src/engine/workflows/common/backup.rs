@@ -41,6 +41,7 @@ pub fn prune_marks(
     list: &[StorageContent],
     vmid: u32,
     keep: &KeepRules,
+    tz: &jiff::tz::TimeZone,
 ) -> Vec<(StorageContent, Mark)> {
     let mine: Vec<&StorageContent> = list.iter().filter(|c| c.vmid == Some(vmid)).collect();
     let candidates: Vec<Candidate> = mine
@@ -51,7 +52,7 @@ pub fn prune_marks(
             protected: c.protected,
         })
         .collect();
-    prune::mark(&candidates, keep)
+    prune::mark(&candidates, keep, tz)
         .into_iter()
         .filter_map(|(c, m)| {
             mine.iter()
@@ -337,7 +338,7 @@ pub async fn prune_step(
         .client()
         .storage_content(node, storage, Some("backup"), Some(vmid))
         .await?;
-    let marks = prune_marks(&list, vmid, &keep);
+    let marks = prune_marks(&list, vmid, &keep, &jiff::tz::TimeZone::system());
     let mut removed = Vec::new();
     for (c, m) in &marks {
         if *m == Mark::Remove {

@@ -6,12 +6,12 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::pane::PaneId;
-use super::panes::ipmap::{self, CellState, GRID_WIDTH};
-use super::state::State;
-use super::theme::Role;
-use super::view::ctx;
-use super::widgets::block;
+use super::PaneId;
+use super::ipmap::{self, CellState, GRID_WIDTH};
+use crate::tui::state::State;
+use crate::tui::theme::Role;
+use crate::tui::view::ctx;
+use crate::tui::widgets::block;
 
 pub fn render(f: &mut Frame<'_>, area: Rect, s: &State) {
     let th = &s.theme;
