@@ -102,12 +102,12 @@ fn three_errors_in_two_files_are_all_reported_with_positions() {
     let p = policies.display().to_string();
     assert!(
         lines[0].starts_with(&format!(
-            "{n}:42:13: error: ip_ranges.node-02.subnet: '192.168.2.0/33' is not a valid CIDR"
+            "{n}:51:13: error: ip_ranges.node-02.subnet: '192.168.2.0/33' is not a valid CIDR"
         )),
         "{}",
         lines[0]
     );
-    assert!(lines[1].starts_with(&format!("{n}:55:22: error: ip_ranges.node-03.lxc_range_start: the LXC range 192.168.3.150-192.168.3.254 overlaps the VM range 192.168.3.100-192.168.3.199")), "{}", lines[1]);
+    assert!(lines[1].starts_with(&format!("{n}:64:22: error: ip_ranges.node-03.lxc_range_start: the LXC range 192.168.3.150-192.168.3.254 overlaps the VM range 192.168.3.100-192.168.3.199")), "{}", lines[1]);
     assert!(
         lines[2].starts_with(&format!(
             "{p}:12:5: error: approval_required[7]: unknown action 'launch_missiles'"
@@ -167,6 +167,60 @@ ip_ranges:
         );
     }
     assert_eq!(errors.len(), expect.len(), "{}", errors.join("\n"));
+}
+
+#[test]
+fn vmid_patterns_are_checked_against_proxmox_bounds_and_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("action-policies.yml"),
+        "approval_required: [clone_vm]\n",
+    )
+    .unwrap();
+    let write = |extra: &str| {
+        fs::write(
+            dir.path().join("naming-conventions.yml"),
+            format!("nodes:\n  - name: node-01\n  - name: node-11\n{extra}"),
+        )
+        .unwrap();
+    };
+    write("vmid_pattern: \"{seq:02d}\"\n");
+    let errors = errors_of(dir.path());
+    assert!(
+        errors.iter().any(|e| e.starts_with("naming-conventions.yml:4:15: vmid_pattern: gives node-01 the VMID 1, outside Proxmox's 100-999999999")),
+        "{errors:#?}"
+    );
+    write("vmid_pattern: \"1{node_num}{seq}\"\n");
+    let errors = errors_of(dir.path());
+    assert!(
+        errors.iter().any(|e| e
+            .contains("vmid_pattern: the ranges of node-01 and node-11 overlap (both get 1111)")),
+        "{errors:#?}"
+    );
+    write("vmid_pattern: \"{node}{seq}\"\nvmid_fallback: sometimes\n");
+    let errors = errors_of(dir.path());
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("vmid_pattern: unknown placeholder {node}")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("vmid_fallback: 'sometimes' is not a fallback (nextid, or none)")),
+        "{errors:#?}"
+    );
+    write("vmid_pattern: nextid\n");
+    assert!(errors_of(dir.path()).is_empty());
+    write("");
+    let c = Config::load(dir.path()).unwrap();
+    match &c.naming.vmids.scheme {
+        proxdeck::config::vmids::VmidScheme::Pattern(p) => {
+            assert_eq!(p.range_text(11), "1101-1199")
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod operations;
 pub mod policies;
 pub mod reader;
 pub mod subnets;
+pub mod vmids;
 pub mod yaml;
 
 use std::fmt;

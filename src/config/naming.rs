@@ -27,6 +27,8 @@ pub struct NamingConfig {
     pub mac: MacConfig,
     /// Roles (`{type}` values) the convention knows; empty means any DNS-safe word.
     pub roles: Vec<String>,
+    /// How new guests get their VMIDs.
+    pub vmids: super::vmids::VmidConfig,
 }
 
 /// A cluster node as the convention names it.
@@ -131,6 +133,8 @@ const KNOWN_KEYS: &[&str] = &[
     "ip_ranges",
     "mac",
     "roles",
+    "vmid_pattern",
+    "vmid_fallback",
 ];
 const NODE_KEYS: &[&str] = &["name", "pve_name", "number", "is_primary_template"];
 
@@ -150,6 +154,7 @@ pub fn read(doc: &Node, issues: &mut Issues) -> Option<NamingConfig> {
     let roles = read_roles(&map, issues);
     let mac = read_mac(&map, issues);
     let subnets = super::subnets::read_ranges(&map, issues, &nodes);
+    let vmids = super::vmids::read(&map, issues, &nodes);
     map.finish(issues, KNOWN_KEYS);
     if nodes.iter().filter(|n| n.is_primary_template).count() > 1 {
         issues.error(
@@ -169,6 +174,7 @@ pub fn read(doc: &Node, issues: &mut Issues) -> Option<NamingConfig> {
         subnets,
         mac: mac?,
         roles,
+        vmids,
     })
 }
 

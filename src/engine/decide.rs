@@ -2,6 +2,7 @@
 //! reserved), hold a proposal for a confirmation dialog and submit it by the
 //! hash shown, approve, reject, cancel.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -12,12 +13,22 @@ use super::core::Engine;
 use super::error::EngineError;
 use super::events::EngineEvent;
 use super::journal;
-use super::plan::{PlanContext, release_all};
+use super::plan::{PlanContext, PlanFacts, release_all};
 use super::queue::{self, ActionRecord, ActionState};
 use crate::inventory::Inventory;
 use crate::ipam::LiveAddresses;
 use crate::policy::{Policy, Verdict};
 use crate::store::now;
+
+/// What planning works from, read before the transaction.
+struct PlanInputs {
+    next_vmid: u32,
+    facts: Arc<PlanFacts>,
+    inventory: Arc<Inventory>,
+    live: Arc<LiveAddresses>,
+    taken: HashSet<u32>,
+    actor: String,
+}
 
 /// The rule recorded when policy lets an action through without approval.
 pub const NO_APPROVAL: &str = "no approval required";
@@ -106,47 +117,99 @@ impl Engine {
                 reason: why.clone(),
             });
         }
-        let creates = matches!(action, Action::Replicate(_) | Action::CloneGuest(_));
+        let creates = matches!(
+            action,
+            Action::Replicate(_) | Action::CloneGuest(_) | Action::RestoreBackup(_)
+        );
         let next_vmid = if creates {
             self.client().next_id().await?
         } else {
             100
         };
-        let facts = action.workflow().facts(self).await?;
+        let facts = Arc::new(action.workflow().facts(self).await?);
         let inv = Arc::new(inventory.clone());
-        let live = LiveAddresses::from_inventory(&inv);
-        let actor_label = actor.label();
+        let live = Arc::new(LiveAddresses::from_inventory(&inv));
+        let mut taken = HashSet::new();
+        // A VMID free in the inventory may be taken by a guest created since:
+        // Proxmox has the last word; plan again without it (a few times at most).
+        for attempt in 0.. {
+            let mut base = base.clone();
+            if attempt > 0 {
+                base.id = new_id(&action);
+            }
+            let rec = self
+                .plan_held(
+                    action.clone(),
+                    base,
+                    &verdict,
+                    PlanInputs {
+                        next_vmid,
+                        facts: facts.clone(),
+                        inventory: inv.clone(),
+                        live: live.clone(),
+                        taken: taken.clone(),
+                        actor: actor.label(),
+                    },
+                )
+                .await?;
+            let mut now_taken = Vec::new();
+            if creates {
+                for t in rec.plan.iter().flat_map(|p| &p.targets) {
+                    if !self.client().vmid_free(t.vmid).await? {
+                        now_taken.push(t.vmid);
+                    }
+                }
+            }
+            if now_taken.is_empty() || attempt >= 3 {
+                self.changed(&rec.id, rec.state, rec.policy_rule.clone());
+                return Ok(rec);
+            }
+            tracing::info!(vmids = ?now_taken, "planned VMIDs are taken in the cluster; planning again");
+            self.cancel(&rec.id, Actor::policy("vmid_taken")).await?;
+            taken.extend(now_taken);
+        }
+        Err(EngineError::NotPossible("no free VMID".into()))
+    }
+
+    /// Plan inside one write transaction and hold the result in `proposed`.
+    async fn plan_held(
+        &self,
+        action: Action,
+        base: ActionRecord,
+        verdict: &Verdict,
+        inputs: PlanInputs,
+    ) -> Result<ActionRecord, EngineError> {
         let read_only = self.options().read_only;
-        let rec = self
-            .write(move |tx, inner| {
-                let ctx = PlanContext {
-                    config: &inner.config,
-                    cluster: &inner.cluster,
-                    inventory: &inv,
-                    live: &live,
-                    next_vmid,
-                    actor: &actor_label,
-                    read_only,
-                    facts: &facts,
-                };
-                let workflow = action.workflow();
-                let plan = workflow.plan(tx, &ctx, &id)?;
-                let mut rec = base;
-                rec.plan_hash = Some(plan.hash());
-                rec.state = ActionState::Proposed;
-                rec.plan = Some(plan.clone());
-                rec.policy_rule = Some(match &verdict {
-                    Verdict::NeedsApproval { rule } => rule.clone(),
-                    _ => NO_APPROVAL.to_string(),
-                });
-                queue::insert(tx, &rec)?;
-                workflow.planned(tx, &inner.cluster, &rec.id, &plan)?;
-                journal::ensure_steps(tx, &rec.id, &plan)?;
-                Ok(rec)
-            })
-            .await?;
-        self.changed(&rec.id, rec.state, rec.policy_rule.clone());
-        Ok(rec)
+        let verdict = verdict.clone();
+        let id = base.id.clone();
+        self.write(move |tx, inner| {
+            let ctx = PlanContext {
+                config: &inner.config,
+                cluster: &inner.cluster,
+                inventory: &inputs.inventory,
+                live: &inputs.live,
+                next_vmid: inputs.next_vmid,
+                actor: &inputs.actor,
+                read_only,
+                facts: &inputs.facts,
+                taken_vmids: &inputs.taken,
+            };
+            let workflow = action.workflow();
+            let plan = workflow.plan(tx, &ctx, &id)?;
+            let mut rec = base;
+            rec.plan_hash = Some(plan.hash());
+            rec.state = ActionState::Proposed;
+            rec.plan = Some(plan.clone());
+            rec.policy_rule = Some(match &verdict {
+                Verdict::NeedsApproval { rule } => rule.clone(),
+                _ => NO_APPROVAL.to_string(),
+            });
+            queue::insert(tx, &rec)?;
+            workflow.planned(tx, &inner.cluster, &rec.id, &plan)?;
+            journal::ensure_steps(tx, &rec.id, &plan)?;
+            Ok(rec)
+        })
+        .await
     }
 
     /// Send a held proposal on: the policy is asked again and the plan must

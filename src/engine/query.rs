@@ -15,10 +15,21 @@ pub struct StatusReport {
     pub task_id: String,
     /// The design's words: `completed` for a success, else the action's state.
     pub status: String,
+    /// Percent of the steps done; whole numbers are written as integers (`100`).
+    #[serde(serialize_with = "percent")]
     pub progress: f64,
     pub results: Vec<TargetResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// A percentage as the design writes it: `100`, `42.5`.
+fn percent<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        s.serialize_i64(*v as i64)
+    } else {
+        s.serialize_f64(*v)
+    }
 }
 
 /// An action with its steps, targets and recent output.

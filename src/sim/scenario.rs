@@ -196,6 +196,42 @@ impl Scenario {
         Scenario::parse(SEED, "seed").unwrap_or_else(|e| panic!("built-in seed scenario: {e}"))
     }
 
+    /// The same scenario with one more storage.
+    pub fn with_storage(mut self, s: StorageDoc) -> Scenario {
+        self.doc.storages.push(s);
+        self
+    }
+
+    /// The same scenario with one more guest.
+    pub fn with_guest(mut self, g: GuestDoc) -> Scenario {
+        self.doc.guests.push(g);
+        self
+    }
+
+    /// The same scenario with a guest's config key set (or removed, with None).
+    pub fn with_config(mut self, vmid: u32, key: &str, value: Option<&str>) -> Scenario {
+        if let Some(g) = self.doc.guests.iter_mut().find(|g| g.vmid == vmid) {
+            match value {
+                Some(v) => {
+                    g.config
+                        .insert(key.to_string(), Scalar::Text(v.to_string()));
+                }
+                None => {
+                    g.config.remove(key);
+                }
+            }
+        }
+        self
+    }
+
+    /// The same scenario with a guest running or stopped.
+    pub fn with_status(mut self, vmid: u32, status: &str) -> Scenario {
+        if let Some(g) = self.doc.guests.iter_mut().find(|g| g.vmid == vmid) {
+            g.status = status.to_string();
+        }
+        self
+    }
+
     pub fn parse(text: &str, source: &str) -> Result<Scenario, String> {
         let doc: ScenarioDoc = serde_saphyr::from_str(text).map_err(|e| {
             let at = e

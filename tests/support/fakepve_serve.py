@@ -39,6 +39,11 @@ def load_guests(pve, path):
         doc = json.load(f)
     for node in doc.get('nodes', []):
         pve.add_node(node)
+    # Extra storages, as storage.cfg would list them (e.g. a shared NFS for images).
+    for st in doc.get('storages', []):
+        store = {'active': 1, 'files': set(), 'volumes': {}}
+        store.update(st)
+        pve.storages[store.pop('id')] = store
     for g in doc['guests']:
         kind = g.get('type', 'qemu')
         common = dict(node=g.get('node', 'pve1'), status=g.get('status', 'stopped'),

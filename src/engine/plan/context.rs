@@ -10,6 +10,7 @@ use rusqlite::{Transaction, params};
 
 use super::{Strategy, TargetPlan};
 use crate::config::Config;
+use crate::config::vmids::{VMID_MAX, VMID_MIN, VmidScheme};
 use crate::engine::action::GuestSel;
 use crate::engine::error::EngineError;
 use crate::inventory::{GuestInfo, Inventory};
@@ -32,6 +33,8 @@ pub struct PlanContext<'a> {
     pub read_only: bool,
     /// LVs and backup listings read for this plan.
     pub facts: &'a super::facts::PlanFacts,
+    /// VMIDs found taken after an earlier try (Proxmox said so): not to be planned.
+    pub taken_vmids: &'a std::collections::HashSet<u32>,
 }
 
 /// What a new guest's identity must be, where the requester said so.
@@ -77,15 +80,42 @@ impl PlanContext<'_> {
         Err(EngineError::UnknownNode(node.to_string()))
     }
 
-    /// The first VMID from `next_vmid` up that no guest has and no plan holds.
-    fn pick_vmid(&self, tx: &Transaction<'_>) -> Result<u32, EngineError> {
+    /// A VMID for a new guest on `node`: the lowest free one of the node's
+    /// range (`vmid_pattern`), or Proxmox's next free one (`nextid`, or the
+    /// fallback when the range is full). Free means no guest has it, no plan
+    /// holds it, and Proxmox did not say it is taken.
+    fn pick_vmid(&self, tx: &Transaction<'_>, node: &str) -> Result<u32, EngineError> {
         let mut st = tx.prepare_cached("SELECT vmid FROM name_reservations WHERE cluster = ?1 AND state = 'reserved' AND vmid IS NOT NULL")?;
         let held: std::collections::HashSet<u32> = st
             .query_map([self.cluster], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        (self.next_vmid.max(100)..)
-            .find(|v| self.inventory.guest(*v).is_none() && !held.contains(v))
-            .ok_or_else(|| EngineError::NotPossible("no free VMID".into()))
+        let free = |v: &u32| {
+            self.inventory.guest(*v).is_none() && !held.contains(v) && !self.taken_vmids.contains(v)
+        };
+        let vmids = &self.config.naming.vmids;
+        let next_free = || {
+            (self.next_vmid.max(VMID_MIN)..=VMID_MAX)
+                .find(|v| free(v))
+                .ok_or_else(|| EngineError::NotPossible("no free VMID".into()))
+        };
+        let VmidScheme::Pattern(pattern) = &vmids.scheme else {
+            return next_free();
+        };
+        let Some(entry) = self.config.naming.node(node) else {
+            return next_free();
+        };
+        if let Some(v) = pattern.ids(entry.number).into_iter().find(|v| free(v)) {
+            return Ok(v);
+        }
+        if vmids.fallback_nextid {
+            return next_free();
+        }
+        Err(EngineError::NotPossible(format!(
+            "{}'s VMID range {} (vmid_pattern {}) is full: free an ID there, or set vmid_fallback: nextid in naming-conventions.yml",
+            entry.name,
+            pattern.range_text(entry.number),
+            pattern.text()
+        )))
     }
 
     /// Reserve name, VMID, address and MAC for a new guest, keeping what the
@@ -132,7 +162,7 @@ impl PlanContext<'_> {
         let vmid = match held {
             Some(v) => v,
             None => {
-                let v = self.pick_vmid(tx)?;
+                let v = self.pick_vmid(tx, node)?;
                 tx.execute(
                     "UPDATE name_reservations SET vmid = ?2 WHERE id = ?1",
                     params![n.id, v],
