@@ -128,7 +128,7 @@ install)
      -o Dir::Cache::archives="$BPO/archives" -o APT::Sandbox::User=root)
   apt-get "${A[@]}" update -q
   apt-get "${A[@]}" install -y -q --no-install-recommends linux-image-amd64 \
-      busybox-static lvm2 openssh-server openssh-client iproute2 kmod
+      busybox-static lvm2 thin-provisioning-tools openssh-server openssh-client iproute2 kmod
   apt-get "${A[@]}" install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86 qemu-utils
   pip install -q "virtme-ng==$VNG_VERSION"
   [ -n "$(kernel)" ] && ls -d /lib/modules/*/kernel/drivers/md >/dev/null

@@ -23,6 +23,8 @@ command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 command -v zstd >/dev/null 2>&1 || need_apt+=(zstd)
 command -v lzop >/dev/null 2>&1 || need_apt+=(lzop)
+# thin_check: LVM activates thin pools (the thin-LV tests) only with it.
+[ -x /usr/sbin/thin_check ] || need_apt+=(thin-provisioning-tools)
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 if [ ${#need_apt[@]} -gt 0 ]; then

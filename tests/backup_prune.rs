@@ -17,6 +17,7 @@ fn at(times: &[&str]) -> Vec<Candidate> {
                 .timestamp()
                 .as_second(),
             protected: false,
+            group: Some("qemu/100".into()),
         })
         .collect()
 }
@@ -190,4 +191,59 @@ fn protected_backups_stay_and_do_not_count() {
             .iter()
             .all(|(_, m)| matches!(m, Mark::Keep(_) | Mark::Remove | Mark::Protected))
     );
+}
+
+/// Proxmox prunes per type and VMID, never touches a renamed archive, and
+/// keeps one backup per creation second under keep-last (Plugin.pm
+/// prune_backups, Storage.pm prune_mark_backup_group).
+#[test]
+fn groups_renamed_archives_and_same_second_backups() {
+    let utc = jiff::tz::TimeZone::UTC;
+    let list = [
+        "nfs:backup/vzdump-lxc-105-2026_01_04-00_00_00.tar.zst",
+        "nfs:backup/vzdump-lxc-105-2026_01_03-00_00_00.tar.zst",
+        "nfs:backup/vzdump-qemu-105-2026_01_02-00_00_00.vma.zst",
+        "nfs:backup/vzdump-lxc-105-keep-this.tar.zst",
+    ]
+    .iter()
+    .map(|v| Candidate::of(v, 0, false, &utc))
+    .collect::<Vec<_>>();
+    let marks: Vec<(String, String)> = mark(&list, &keep(1, 0, 0, 0, 0, 0), &utc)
+        .into_iter()
+        .map(|(c, m)| (c.id.rsplit('/').next().unwrap().to_string(), m.label()))
+        .collect();
+    assert_eq!(
+        marks,
+        vec![
+            (
+                "vzdump-lxc-105-2026_01_04-00_00_00.tar.zst".into(),
+                "keep-last".into()
+            ),
+            (
+                "vzdump-lxc-105-2026_01_03-00_00_00.tar.zst".into(),
+                "remove".into()
+            ),
+            (
+                "vzdump-qemu-105-2026_01_02-00_00_00.vma.zst".into(),
+                "keep-last".into()
+            ),
+            ("vzdump-lxc-105-keep-this.tar.zst".into(), "renamed".into()),
+        ]
+    );
+    // Two archives of one second: keep-last counts the second once.
+    let twins: Vec<Candidate> = ["a", "b", "c"]
+        .iter()
+        .zip([100, 100, 50])
+        .map(|(id, t)| Candidate {
+            id: id.to_string(),
+            ctime: t,
+            protected: false,
+            group: Some("lxc/1".into()),
+        })
+        .collect();
+    let labels: Vec<String> = mark(&twins, &keep(2, 0, 0, 0, 0, 0), &utc)
+        .into_iter()
+        .map(|(c, m)| format!("{}={}", c.id, m.label()))
+        .collect();
+    assert_eq!(labels, vec!["b=keep-last", "a=remove", "c=keep-last"]);
 }

@@ -85,6 +85,15 @@ fn json_lists_guests_with_addresses_from_configs() {
                 "192.168.2.200/24".into(),
                 "02:00:00:a2:c8:01".into()
             ),
+            (
+                350,
+                "pve-app-03",
+                "pve-node-03",
+                "qemu",
+                false,
+                "192.168.3.150/24".into(),
+                "02:00:00:a3:96:01".into()
+            ),
         ]
     );
     assert_eq!(guests[2]["status"], "running");

@@ -2,6 +2,7 @@
 //! the failures Proxmox really produces. Each case runs against fakepve (the
 //! independent reference) and, through the same code, against proxdeck's simulator.
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeSet;
@@ -81,6 +82,7 @@ async fn cluster_reads(t: Target) {
         (102, "pve-av-01", "qemu"),
         (103, "pve-test-01", "lxc"),
         (105, "pve-web-01", "lxc"),
+        (350, "pve-app-03", "qemu"),
     ]
     .iter()
     .map(|(v, n, k)| (*v, n.to_string(), k.to_string()))
@@ -910,47 +912,12 @@ async fn secrets_stay_hidden(t: Target) {
     assert!(!dbg.contains(common::fakepve::PASSWORD), "{dbg}");
 }
 
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod fakepve {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::Target::fakepve()).await
-                }
-            )*
-        }
-        mod sim {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::Target::sim().await).await
-                }
-            )*
-        }
-    };
-}
-
-/// Cases the simulator alone can answer; each says what fakepve lacks.
-macro_rules! sim_only {
-    ($($case:ident),* $(,)?) => {
-        mod sim_only {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::Target::sim().await).await
-                }
-            )*
-        }
-    };
-}
-
-sim_only!(
+on_sim_only!(
     sim_only_vzdump_log_pages_and_task_lists,
     sim_only_qemu_migration_moves_the_vm,
 );
 
-contract!(
+on_both!(
     cluster_reads,
     guest_reads,
     next_id_and_taken_vmid,

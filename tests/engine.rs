@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::engine_env::EngineEnv;
+use common::engine_env::{EngineEnv, me};
 use common::target::Target;
 use proxdeck::engine::{Action, ActionState, Actor, EngineError, Targets, Via};
 use proxdeck::engine::{
@@ -13,10 +13,6 @@ use proxdeck::engine::{
 use proxdeck::pve::{GuestKind, GuestRef};
 use proxdeck::sim::Scenario;
 use serde_json::json;
-
-fn me() -> Actor {
-    Actor::local(Via::Cli)
-}
 
 /// Copy the named guest to the given nodes, left stopped.
 fn replicate(inv: &proxdeck::inventory::Inventory, name: &str, targets: Targets) -> Action {
@@ -27,42 +23,16 @@ fn replicate(inv: &proxdeck::inventory::Inventory, name: &str, targets: Targets)
     })
 }
 
-/// Approve a proposal with the hash of the plan it was shown with.
 async fn approve(env: &EngineEnv, rec: &proxdeck::engine::ActionRecord) {
-    env.engine
-        .approve(&rec.id, me(), rec.plan_hash.as_deref().unwrap(), None)
-        .await
-        .unwrap();
+    env.approve(rec).await;
 }
 
 async fn admin(t: &Target, what: &str, body: serde_json::Value) {
-    let tls = proxdeck::pve::tls::client_config(&t.pin()).unwrap();
-    let http = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls.config)
-        .build()
-        .unwrap();
-    let resp = http
-        .post(format!("{}/sim/{what}", t.url))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success());
+    t.sim_post(what, body).await;
 }
 
-/// Propose, approve if needed, run to the end; the record after.
 async fn propose_and_run(env: &EngineEnv, action: Action) -> proxdeck::engine::ActionRecord {
-    let inv = env.inventory().await;
-    let rec = env
-        .engine
-        .propose(action, me(), Some("test".into()), &inv)
-        .await
-        .unwrap();
-    if rec.state == ActionState::PendingApproval {
-        approve(env, &rec).await;
-    }
-    env.engine.run_once().await.unwrap();
-    env.engine.get(&rec.id).await.unwrap().unwrap()
+    env.run_action(action).await
 }
 
 /// The design's worked example, checked through the API.
@@ -205,7 +175,10 @@ async fn replicate_from_shared_storage_clones_straight_to_the_target() {
     let text = include_str!("../src/sim/scenarios/seed.yml")
         .replace("  - { id: nfs-backup, type: nfs, shared: true, content: [backup], total_gib: 2000 }",
                  "  - { id: nfs-backup, type: nfs, shared: true, content: [backup], total_gib: 2000 }\n  - { id: san, type: rbd, shared: true, content: [images, rootdir], total_gib: 4000 }")
-        .replace("local-lvm:base-101-disk-0,size=8G", "san:base-101-disk-0,size=8G");
+        .replace("local-lvm:base-101-disk-0,size=8G", "san:base-101-disk-0,size=8G")
+        // The cloud-init drive counts too: Proxmox clones to another node only
+        // when every volume, CD-ROMs included, is on shared storage.
+        .replace("local-lvm:vm-101-cloudinit", "san:vm-101-cloudinit");
     let env =
         EngineEnv::new(Target::sim_with(Scenario::parse(&text, "shared").unwrap(), 0.0).await)
             .await;
@@ -236,7 +209,7 @@ async fn replicate_from_shared_storage_clones_straight_to_the_target() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_running_container_replicates_by_backup_and_restore() {
+async fn a_running_container_replicates_from_a_temporary_snapshot() {
     let env = EngineEnv::new(Target::sim().await).await;
     let inv = env.inventory().await;
     let rec = propose_and_run(
@@ -250,10 +223,26 @@ async fn a_running_container_replicates_by_backup_and_restore() {
     .await;
     assert_eq!(rec.state, ActionState::Succeeded, "{:?}", rec.error);
     let plan = rec.plan.unwrap();
-    assert!(matches!(
-        plan.targets[0].strategy,
-        Some(proxdeck::engine::plan::Strategy::BackupRestore { .. })
-    ));
+    // Proxmox clones a running container only from a snapshot: one per
+    // target, taken and removed around its clone, one clone at a time.
+    for t in &plan.targets {
+        assert_eq!(
+            t.from_snapshot.as_deref(),
+            Some(format!("proxdeck-copy-{}", t.vmid).as_str())
+        );
+        let clone = plan
+            .steps
+            .iter()
+            .find(|s| s.key == format!("clone@{}", t.node))
+            .unwrap();
+        assert!(
+            clone.description.contains("temporary snapshot"),
+            "{}",
+            clone.description
+        );
+    }
+    env.assert_no_temporary_snapshots(&GuestRef::new("pve-node-02", GuestKind::Lxc, 105))
+        .await;
     let st = env.engine.status(&rec.id).await.unwrap();
     let got: Vec<(String, String, String)> = st
         .results
@@ -297,12 +286,6 @@ async fn a_running_container_replicates_by_backup_and_restore() {
             "start was asked for"
         );
     }
-    // The vehicle backups are gone; the scheduled ones stay.
-    let left = c
-        .storage_content("pve-node-02", "nfs-backup", Some("backup"), Some(105))
-        .await
-        .unwrap();
-    assert_eq!(left.len(), 5, "{left:?}");
     assert_eq!(env.reserved_count().await, (0, 0));
 }
 
@@ -564,12 +547,33 @@ async fn snapshot_then_rollback_with_a_safety_snapshot_first() {
         "{purposes:?}"
     );
 
+    // A snapshot that does not exist is refused when planning, naming those that do.
+    let inv = env.inventory().await;
+    let missing = env
+        .engine
+        .propose(
+            Action::RollbackGuestSnapshot(RollbackGuestSnapshot {
+                guest: web.clone(),
+                snapshot: "no-such-snapshot".into(),
+                start: false,
+            }),
+            me(),
+            None,
+            &inv,
+        )
+        .await;
+    assert!(
+        matches!(&missing, Err(EngineError::NotPossible(m)) if m.contains("has no snapshot no-such-snapshot") && m.contains("auto-nightly")),
+        "{missing:?}"
+    );
+
     // A rollback that fails goes back to its safety snapshot: rolled_back.
+    admin(&env.target, "task-fail", json!({"task_type": "vzrollback", "vmid": 105, "at_percent": 50.0, "message": "rollback failed: disk error", "times": 1})).await;
     let bad = propose_and_run(
         &env,
         Action::RollbackGuestSnapshot(RollbackGuestSnapshot {
             guest: web,
-            snapshot: "no-such-snapshot".into(),
+            snapshot: "auto-nightly".into(),
             start: false,
         }),
     )
@@ -579,7 +583,7 @@ async fn snapshot_then_rollback_with_a_safety_snapshot_first() {
         bad.error
             .as_deref()
             .unwrap()
-            .contains("snapshot 'no-such-snapshot' does not exist"),
+            .contains("rollback failed: disk error"),
         "{:?}",
         bad.error
     );

@@ -57,6 +57,7 @@ async fn crash_and_resume(point: &str) {
     assert_eq!(
         names,
         vec![
+            ("pve-app-03".into(), "pve-node-03".into()),
             ("pve-av-01".into(), "pve-node-01".into()),
             ("pve-db-01".into(), "pve-node-01".into()),
             ("pve-db-02".into(), "pve-node-02".into()),

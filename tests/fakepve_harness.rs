@@ -75,6 +75,7 @@ async fn fakepve_answers_version_and_resources_over_verified_tls() {
             (102, "pve-av-01".into()),
             (103, "pve-test-01".into()),
             (105, "pve-web-01".into()),
+            (350, "pve-app-03".into()),
         ]
     );
     let mut nodes: Vec<&str> = items

@@ -144,6 +144,7 @@ fn inventory(guests: &[(u32, u8, u8, u8)]) -> Inventory {
                 bridge: None,
             }],
             storages: vec![],
+            media: Vec::new(),
             config_known: true,
         });
     }

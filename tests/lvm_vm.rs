@@ -54,7 +54,11 @@ fn snapshots_merge_at_once_when_the_origin_is_unused() {
     rt().block_on(async {
         origin(&r, "t1root", 96).await;
         let out = r
-            .run(NODE, &ops::create("pve/t1root", "t1snap", "32M"), None)
+            .run(
+                NODE,
+                &ops::create("pve/t1root", "t1snap", Some("32M")),
+                None,
+            )
             .await
             .expect("ssh");
         assert!(out.ok(), "{}", out.message());
@@ -112,10 +116,14 @@ fn a_merge_into_a_mounted_origin_waits_for_the_next_activation() {
         )
         .await;
         assert!(
-            r.run(NODE, &ops::create("pve/t2root", "t2snap", "32M"), None)
-                .await
-                .expect("ssh")
-                .ok()
+            r.run(
+                NODE,
+                &ops::create("pve/t2root", "t2snap", Some("32M")),
+                None
+            )
+            .await
+            .expect("ssh")
+            .ok()
         );
         sh(&r, "echo after > /run/t2/f && sync").await;
         let out = r
@@ -173,7 +181,7 @@ fn an_exhausted_snapshot_turns_invalid_and_cannot_be_merged() {
     let r = SshRunner::new(&vm.config(NODE));
     rt().block_on(async {
         origin(&r, "t3root", 64).await;
-        assert!(r.run(NODE, &ops::create("pve/t3root", "t3tiny", "8M"), None).await.expect("ssh").ok());
+        assert!(r.run(NODE, &ops::create("pve/t3root", "t3tiny", Some("8M")), None).await.expect("ssh").ok());
         sh(&r, "dd if=/dev/urandom of=/dev/pve/t3root bs=1M count=20 oflag=direct status=none; sleep 1").await;
         let s = lvs(&r).await.into_iter().find(|x| x.name == "t3tiny").expect("listed");
         assert!(s.is_invalid(), "attr {}", s.attr);
@@ -239,6 +247,18 @@ fn a_failing_upgrade_is_rolled_back_by_a_pending_merge() {
         let snap = rec.plan.as_ref().and_then(|p| p.safety_snapshot.clone()).expect("snapshot");
         let s = lvs(&r).await.into_iter().find(|x| x.name == snap).expect("listed");
         assert_eq!(s.state(), "merge_pending");
+        // Until the merge completes, LVM refuses another snapshot of the origin.
+        let again = r
+            .run(NODE, &ops::create("pve/t4root", "t4again", Some("16M")), None)
+            .await
+            .expect("ssh");
+        assert!(
+            again
+                .message()
+                .contains("Snapshots of an origin that has a merging snapshot are not supported."),
+            "{}",
+            again.message()
+        );
         let output: Vec<String> = env.engine.log(&rec.id).await.expect("log").into_iter().map(|(_, _, l)| l).collect();
         assert!(output.iter().any(|l| l == "upgrading") && output.iter().any(|l| l == "broken"), "{output:#?}");
         sh(&r, "umount /run/t4; lvchange -an pve/t4root; lvchange -ay pve/t4root; sleep 2; lvremove -y pve/t4root").await;
@@ -312,5 +332,92 @@ fn a_passing_upgrade_keeps_its_snapshot_and_retention_cleans_up_later() {
             "{names:?}"
         );
         sh(&r, "lvremove -y pve/t5manual pve/t5root").await;
+    });
+}
+
+/// A thin pool with a thin volume, as on a Proxmox node with LVM-thin: the
+/// volume's snapshot is thin (made without a size, in the pool, not the
+/// volume group's free space), LVM merges it by letting it replace its
+/// origin, and the pool itself is refused before anything runs.
+#[test]
+fn thin_volumes_get_thin_snapshots_and_the_pool_is_refused() {
+    let vm = LvmVm::connect();
+    rt().block_on(async {
+        let r = SshRunner::new(&vm.config(NODE));
+        sh(
+            &r,
+            "lvremove -y -f pve/t6pool >/dev/null 2>&1; lvcreate -y -L 160M -T pve/t6pool >/dev/null && lvcreate -y -V 64M -T pve/t6pool -n t6disk >/dev/null && mkfs.ext4 -q /dev/pve/t6disk",
+        )
+        .await;
+        let env = engine_on_vm(&vm, "t6disk", "true").await;
+        let vg_free = || async {
+            sh(&r, "vgs --noheadings --units b --nosuffix -o vg_free pve")
+                .await
+                .trim()
+                .to_string()
+        };
+        let free_before = vg_free().await;
+        let rec = run(
+            &env,
+            Action::CreateLvmSnapshot(CreateLvmSnapshot {
+                node: NODE.into(),
+                volume: Some("pve/t6disk".into()),
+                name: Some("t6snap".into()),
+                size: None,
+                description: None,
+            }),
+        )
+        .await;
+        assert_eq!(rec.state, ActionState::Succeeded, "{:?}", rec.error);
+        let plan = rec.plan.expect("plan");
+        assert!(
+            plan.steps
+                .iter()
+                .any(|s| s.description == "lvcreate -s -n t6snap pve/t6disk"),
+            "{:?}",
+            plan.steps
+        );
+        let l = lvs(&r).await;
+        let s = l.iter().find(|x| x.name == "t6snap").expect("listed");
+        assert_eq!(s.kind(), LvKind::ThinSnapshot, "attr {}", s.attr);
+        assert_eq!(vg_free().await, free_before, "a thin snapshot takes no VG space");
+        let pool = l.iter().find(|x| x.name == "t6pool").expect("pool");
+        assert_eq!(pool.kind(), LvKind::ThinPool, "attr {}", pool.attr);
+        // The pool: refused in LVM's words when planning; and LVM agrees.
+        let inv = env.inventory().await;
+        let refused = env
+            .engine
+            .propose(
+                Action::CreateLvmSnapshot(CreateLvmSnapshot {
+                    node: NODE.into(),
+                    volume: Some("pve/t6pool".into()),
+                    name: Some("t6bad".into()),
+                    size: Some("16M".into()),
+                    description: None,
+                }),
+                Actor::local(Via::Cli),
+                None,
+                &inv,
+            )
+            .await;
+        assert!(
+            matches!(&refused, Err(proxdeck::engine::EngineError::NotPossible(m))
+                if m.contains("Snapshots of thin pool type volumes are not supported.")),
+            "{refused:?}"
+        );
+        let out = r
+            .run(NODE, &ops::create("pve/t6pool", "t6bad", Some("16M")), None)
+            .await
+            .expect("ssh");
+        assert!(
+            out.message()
+                .contains("Snapshots of thin pool type volumes are not supported."),
+            "{}",
+            out.message()
+        );
+        // Merging a thin snapshot: it takes its origin's place.
+        let out = r.run(NODE, &ops::merge("pve", "t6snap"), None).await.expect("ssh");
+        assert_eq!(merge_outcome(&out), Ok(MergeOutcome::Merged), "{}", out.message());
+        sh(&r, "lvremove -y pve/t6disk pve/t6pool").await;
     });
 }

@@ -60,22 +60,7 @@ async fn raw(
 }
 
 async fn admin(t: &Target, what: &str, body: serde_json::Value) {
-    let tls = proxdeck::pve::tls::client_config(&t.pin()).unwrap();
-    let http = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls.config)
-        .build()
-        .unwrap();
-    let resp = http
-        .post(format!("{}/sim/{what}", t.url))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        resp.status().is_success(),
-        "{what}: {}",
-        resp.text().await.unwrap()
-    );
+    t.sim_post(what, body).await;
 }
 
 #[tokio::test]
@@ -125,6 +110,14 @@ async fn the_seed_scenario_has_exactly_the_designs_guests() {
                 "pve-web-01".into(),
                 "pve-node-02".into(),
                 "lxc".into(),
+                false
+            ),
+            // On ZFS, where only the newest snapshot can be rolled back to.
+            (
+                350,
+                "pve-app-03".into(),
+                "pve-node-03".into(),
+                "qemu".into(),
                 false
             ),
         ]

@@ -40,6 +40,39 @@ pub struct ArchiveName {
     pub compression: Compression,
 }
 
+impl ArchiveName {
+    /// Whether this is vzdump's own name (VMID of 3 to 9 digits, time as
+    /// `YYYY_MM_DD-HH_MM_SS`): Proxmox prunes only such archives; one a
+    /// person renamed (`vzdump-qemu-100-before-upgrade.vma.zst`) it leaves alone.
+    pub fn is_std_name(&self) -> bool {
+        let vmid_ok = (100..=999_999_999).contains(&self.vmid);
+        let b = self.stamp.as_bytes();
+        let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+        let shape = b.len() == 19
+            && (0..19).all(|i| match i {
+                4 | 7 | 13 | 16 => b[i] == b'_',
+                10 => b[i] == b'-',
+                _ => digit(i),
+            });
+        vmid_ok && shape
+    }
+
+    /// The time in a standard name, read in the node's zone (vzdump writes
+    /// it in the node's local time, and Proxmox reads it back the same way).
+    pub fn stamp_time(&self, tz: &jiff::tz::TimeZone) -> Option<i64> {
+        if !self.is_std_name() {
+            return None;
+        }
+        let dt = jiff::civil::DateTime::strptime("%Y_%m_%d-%H_%M_%S", &self.stamp).ok()?;
+        Some(
+            dt.to_zoned_datetime(tz.clone())
+                .ok()?
+                .timestamp()
+                .as_second(),
+        )
+    }
+}
+
 /// Read a file name (or a volid's last part) as a vzdump archive.
 pub fn parse(file: &str) -> Option<ArchiveName> {
     let file = file.rsplit(['/', ':']).next()?;
@@ -94,5 +127,28 @@ mod tests {
         assert!(parse("vzdump-lxc-x-2026.tar.gz").is_none());
         assert!(parse("backup.tar.gz").is_none());
         assert!(parse("vzdump-lxc-101-2026_01_29.tar.bz2").is_none());
+    }
+
+    /// vzdump's own names are "standard"; what a person renamed is not
+    /// (Storage.pm archive_info), and its time is read in the node's zone.
+    #[test]
+    fn standard_names_and_their_time() {
+        let std = parse("vzdump-qemu-100-2026_11_30-23_30_00.vma.zst").unwrap();
+        assert!(std.is_std_name());
+        let kiritimati = jiff::tz::TimeZone::get("Pacific/Kiritimati").unwrap();
+        assert_eq!(
+            std.stamp_time(&kiritimati),
+            Some(1_796_031_000),
+            "23:30 at UTC+14 is 09:30 UTC"
+        );
+        for renamed in [
+            "vzdump-qemu-100-before-upgrade.vma.zst",
+            "vzdump-lxc-101-2026_01_29.tar.gz",
+            "vzdump-lxc-99-2026_11_30-23_30_00.tar.zst",
+        ] {
+            let a = parse(renamed).unwrap();
+            assert!(!a.is_std_name(), "{renamed}");
+            assert_eq!(a.stamp_time(&kiritimati), None);
+        }
     }
 }

@@ -1,9 +1,12 @@
-//! Proxmox's prune rules, as `pvesm prune-backups` applies them to the
-//! backups of one guest: newest first; `keep-last` keeps the newest N; each
-//! of `keep-hourly`, `-daily`, `-weekly` (ISO weeks), `-monthly`, `-yearly`
+//! Proxmox's prune rules, as `pvesm prune-backups` applies them: backups
+//! are grouped by guest type and VMID (`qemu/100` and `lxc/100` are separate
+//! groups), each group newest first; `keep-last` keeps the newest N (by
+//! creation second: a second backup in the same second is not kept); each of
+//! `keep-hourly`, `-daily`, `-weekly` (ISO weeks), `-monthly`, `-yearly`
 //! keeps the newest backup of each of the N most recent periods that no
 //! earlier rule already covered; protected backups are never removed and do
-//! not count; with no rule set, everything is kept.
+//! not count; archives not named the way vzdump names them ("renamed") are
+//! never removed; with no rule set, everything is kept.
 
 use std::collections::HashSet;
 
@@ -18,6 +21,41 @@ pub struct Candidate {
     /// Creation time (unix).
     pub ctime: i64,
     pub protected: bool,
+    /// The group Proxmox prunes it with (`qemu/100`); None for an archive a
+    /// person renamed, which Proxmox never removes.
+    pub group: Option<String>,
+}
+
+impl Candidate {
+    /// A backup as Proxmox's prune sees it: a vzdump archive with its
+    /// standard name is grouped by type and VMID and dated by its name (in
+    /// the node's zone); a Proxmox Backup Server snapshot (`backup/vm/100/…`)
+    /// by its path and listed time; anything else is "renamed".
+    pub fn of(volid: &str, listed_ctime: i64, protected: bool, tz: &TimeZone) -> Candidate {
+        let name = volid.rsplit(['/', ':']).next().unwrap_or(volid);
+        let (group, ctime) = match crate::backup::archive::parse(name) {
+            Some(a) if a.is_std_name() => (
+                Some(format!("{}/{}", a.guest_type, a.vmid)),
+                a.stamp_time(tz).unwrap_or(listed_ctime),
+            ),
+            Some(_) => (None, listed_ctime),
+            None => (pbs_group(volid), listed_ctime),
+        };
+        Candidate {
+            id: volid.to_string(),
+            ctime,
+            protected,
+            group,
+        }
+    }
+}
+
+/// `vm/100` of a Proxmox Backup Server volid (`pbs:backup/vm/100/2026-…Z`).
+fn pbs_group(volid: &str) -> Option<String> {
+    let path = volid.split_once(':')?.1.strip_prefix("backup/")?;
+    let mut parts = path.split('/');
+    let (kind, id) = (parts.next()?, parts.next()?);
+    (matches!(kind, "vm" | "ct") && id.parse::<u32>().is_ok()).then(|| format!("{kind}/{id}"))
 }
 
 /// The decision for one backup.
@@ -26,6 +64,8 @@ pub enum Mark {
     /// Kept, by the rule named (`keep-last`, `keep-daily`, ..., `keep-all`).
     Keep(&'static str),
     Protected,
+    /// Not vzdump's own name: left alone.
+    Renamed,
     Remove,
 }
 
@@ -34,6 +74,7 @@ impl Mark {
         match self {
             Mark::Keep(r) => (*r).to_string(),
             Mark::Protected => "protected".into(),
+            Mark::Renamed => "renamed".into(),
             Mark::Remove => "remove".into(),
         }
     }
@@ -76,7 +117,7 @@ fn apply(
     }
     let id = |c: &Candidate| match period {
         Some(f) => f(&crate::timefmt::in_zone(c.ctime, tz).datetime()),
-        None => format!("{}#{}", c.ctime, c.id),
+        None => c.ctime.to_string(),
     };
     // Periods an earlier rule already keeps a backup of.
     let covered: HashSet<String> = list
@@ -106,11 +147,37 @@ fn apply(
     }
 }
 
-/// Decide every backup of one guest; the result is newest first. Periods
-/// (hour, day, ISO week, month, year) are those of `tz`, the zone of the
-/// node that prunes, as Proxmox buckets them in the node's local time.
+/// Decide every backup; the result is newest first. Each group is decided
+/// on its own. Periods (hour, day, ISO week, month, year) are those of `tz`,
+/// the zone of the node that prunes, as Proxmox buckets them in the node's
+/// local time.
 pub fn mark(backups: &[Candidate], keep: &KeepRules, tz: &TimeZone) -> Vec<(Candidate, Mark)> {
-    let mut list = backups.to_vec();
+    let mut out: Vec<(Candidate, Mark)> = Vec::with_capacity(backups.len());
+    let mut groups: Vec<&str> = backups.iter().filter_map(|c| c.group.as_deref()).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    for g in groups {
+        let members: Vec<Candidate> = backups
+            .iter()
+            .filter(|c| c.group.as_deref() == Some(g))
+            .cloned()
+            .collect();
+        out.extend(mark_group(members, keep, tz));
+    }
+    out.extend(backups.iter().filter(|c| c.group.is_none()).map(|c| {
+        let m = if c.protected {
+            Mark::Protected
+        } else {
+            Mark::Renamed
+        };
+        (c.clone(), m)
+    }));
+    out.sort_by(|(a, _), (b, _)| b.ctime.cmp(&a.ctime).then_with(|| b.id.cmp(&a.id)));
+    out
+}
+
+/// Decide one group's backups, newest first.
+fn mark_group(mut list: Vec<Candidate>, keep: &KeepRules, tz: &TimeZone) -> Vec<(Candidate, Mark)> {
     list.sort_by(|a, b| b.ctime.cmp(&a.ctime).then_with(|| b.id.cmp(&a.id)));
     let mut marks: Vec<Option<Mark>> = list
         .iter()

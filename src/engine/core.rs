@@ -54,7 +54,9 @@ pub(in crate::engine) struct Inner {
     /// This process's name on leases.
     pub owner: String,
     node_slots: Mutex<HashMap<String, Arc<Semaphore>>>,
-    guest_locks: Mutex<HashMap<u32, Arc<tokio::sync::Mutex<()>>>>,
+    guest_locks: Mutex<HashMap<u32, Arc<tokio::sync::RwLock<()>>>>,
+    /// Each node's time zone, read once.
+    node_zones: Mutex<HashMap<String, jiff::tz::TimeZone>>,
     /// Host access (SSH, or the simulator's hosts in the demo).
     hosts: Option<Arc<dyn HostRunner>>,
 }
@@ -95,6 +97,7 @@ impl Engine {
                 owner,
                 node_slots: Mutex::new(HashMap::new()),
                 guest_locks: Mutex::new(HashMap::new()),
+                node_zones: Mutex::new(HashMap::new()),
                 hosts,
             }),
         }
@@ -173,14 +176,53 @@ impl Engine {
             .clone()
     }
 
-    /// A lock on one guest for work that must not overlap within this process.
-    pub(in crate::engine) fn guest_lock(&self, vmid: u32) -> Arc<tokio::sync::Mutex<()>> {
+    /// A lock on one guest for work on it that must not overlap within this
+    /// process: Proxmox locks a clone's or backup's source for the whole task
+    /// (exclusively, except a stopped VM's clones, which share it), and a
+    /// second task on it fails instead of waiting.
+    pub(in crate::engine) fn guest_lock(&self, vmid: u32) -> Arc<tokio::sync::RwLock<()>> {
         let mut locks = self
             .inner
             .guest_locks
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         locks.entry(vmid).or_default().clone()
+    }
+
+    /// The zone a node keeps its clock in, read from the node once: vzdump
+    /// names archives and prune buckets hours, days and weeks in it, not in
+    /// the zone proxdeck runs in. When the node cannot say (or names a zone
+    /// this machine does not know), this machine's zone stands in, uncached.
+    pub(in crate::engine) async fn node_zone(&self, node: &str) -> jiff::tz::TimeZone {
+        let cached = self
+            .inner
+            .node_zones
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(node)
+            .cloned();
+        if let Some(tz) = cached {
+            return tz;
+        }
+        let read = self.inner.client.node_time(node).await;
+        match read.map(|t| jiff::tz::TimeZone::get(&t.timezone)) {
+            Ok(Ok(tz)) => {
+                self.inner
+                    .node_zones
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(node.to_string(), tz.clone());
+                tz
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(node, error = %e, "the node's time zone is unknown here; using this machine's");
+                jiff::tz::TimeZone::system()
+            }
+            Err(e) => {
+                tracing::warn!(node, error = %e, "could not read the node's time zone; using this machine's");
+                jiff::tz::TimeZone::system()
+            }
+        }
     }
 
     /// Run a write transaction off the async threads, then move the audit head.

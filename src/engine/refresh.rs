@@ -295,12 +295,13 @@ impl Engine {
         // What the retention rules would keep now, per guest and storage.
         let keep = engine.config().policies.ops.backup_retention;
         let mut classes = HashMap::new();
-        for (_, storage, _, content) in &listings {
+        for (node, storage, _, content) in &listings {
             let mut vmids: Vec<u32> = content.iter().filter_map(|c| c.vmid).collect();
             vmids.sort_unstable();
             vmids.dedup();
+            let zone = engine.node_zone(node).await;
             for v in vmids {
-                for (c, m) in prune_marks(content, v, &keep, &jiff::tz::TimeZone::system()) {
+                for (c, m) in prune_marks(content, v, &keep, &zone) {
                     let label = match m {
                         crate::backup::prune::Mark::Remove => "next prune".to_string(),
                         other => other.label(),

@@ -194,6 +194,7 @@ fn build(
                         s
                     })
                     .unwrap_or_default(),
+                media: cfg.map(media_of).unwrap_or_default(),
                 config_known: cfg.is_some(),
             })
         })
@@ -230,4 +231,17 @@ fn build(
         fetched_unix: crate::store::now(),
         configs,
     }
+}
+
+/// The CD-ROM drives of a config that hold something.
+fn media_of(cfg: &GuestConfig) -> Vec<super::Media> {
+    cfg.cdroms()
+        .into_iter()
+        .map(|(key, d)| super::Media {
+            key,
+            volume: d.volume().unwrap_or_default().to_string(),
+            storage: d.storage().map(str::to_string),
+            cloudinit: d.is_cloudinit(),
+        })
+        .collect()
 }

@@ -80,8 +80,12 @@ pub struct GuestInfo {
     /// lxc `hostname` (qemu guests use the name).
     pub hostname: Option<String>,
     pub nics: Vec<Nic>,
-    /// Storages the guest's disks live on.
+    /// Storages the guest's disks live on (CD-ROMs not counted: see `media`).
     pub storages: Vec<String>,
+    /// CD-ROM drives with something in them: Proxmox counts their storage
+    /// when it decides whether a clone can go straight to another node, and
+    /// refuses to migrate a local ISO.
+    pub media: Vec<Media>,
     /// Whether the config could be read (false: NICs unknown).
     pub config_known: bool,
 }
@@ -99,6 +103,23 @@ impl GuestInfo {
     pub fn is_running(&self) -> bool {
         self.status == "running"
     }
+
+    /// Whether a cloud-init drive carries `ipconfigN` to the guest.
+    pub fn has_cloudinit(&self) -> bool {
+        self.media.iter().any(|m| m.cloudinit)
+    }
+}
+
+/// A CD-ROM drive's content.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Media {
+    /// Config key (`ide2`).
+    pub key: String,
+    /// Volume (`local:iso/debian.iso`, `local-lvm:vm-101-cloudinit`, or `cdrom` for the host's drive).
+    pub volume: String,
+    /// Storage of the volume (None: the host's drive).
+    pub storage: Option<String>,
+    pub cloudinit: bool,
 }
 
 /// A storage as the cluster lists it (one entry per node for local storages).

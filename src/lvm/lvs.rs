@@ -14,6 +14,11 @@ pub enum LvKind {
     Origin,
     /// `O`: an origin with a merging snapshot.
     MergingOrigin,
+    /// `t`: a thin pool (`T`/`e`: its hidden data and metadata volumes).
+    ThinPool,
+    /// `V` with an origin: a thin snapshot proxdeck can make and merge
+    /// (Proxmox's own guest snapshots on LVM-thin, `snap_…`, are `Other`).
+    ThinSnapshot,
     Other,
 }
 
@@ -39,17 +44,33 @@ impl Lv {
             Some('S') => LvKind::MergingSnapshot,
             Some('o') => LvKind::Origin,
             Some('O') => LvKind::MergingOrigin,
+            Some('t' | 'T') => LvKind::ThinPool,
+            Some('e') if self.attr.chars().nth(6) == Some('t') => LvKind::ThinPool,
+            Some('V') if self.origin.is_some() && !self.name.starts_with("snap_") => {
+                LvKind::ThinSnapshot
+            }
             _ => LvKind::Other,
         }
     }
 
     pub fn is_snapshot(&self) -> bool {
-        matches!(self.kind(), LvKind::Snapshot | LvKind::MergingSnapshot)
+        matches!(
+            self.kind(),
+            LvKind::Snapshot | LvKind::MergingSnapshot | LvKind::ThinSnapshot
+        )
     }
 
-    /// An overflowed snapshot (state `I`): its data is gone.
+    /// A thin volume (target type `t`, not the pool): its snapshots are
+    /// thin, made without a size (with one, LVM makes a thick copy-on-write
+    /// snapshot that takes the volume group's free space instead).
+    pub fn is_thin_volume(&self) -> bool {
+        self.attr.chars().nth(6) == Some('t') && self.kind() != LvKind::ThinPool
+    }
+
+    /// A snapshot whose data is gone: overflowed (`I`, `S` when suspended)
+    /// or one whose merge failed (`m`, `M`).
     pub fn is_invalid(&self) -> bool {
-        self.attr.chars().nth(4) == Some('I')
+        matches!(self.attr.chars().nth(4), Some('I' | 'S' | 'm' | 'M'))
     }
 
     /// In use (mounted or held open): merges wait for the next activation.
@@ -64,7 +85,9 @@ impl Lv {
 
     /// The catalog's state word for a snapshot.
     pub fn state(&self) -> &'static str {
-        if self.is_invalid() {
+        if matches!(self.attr.chars().nth(4), Some('m' | 'M')) {
+            "merge_failed"
+        } else if self.is_invalid() {
             "invalid"
         } else if self.kind() == LvKind::MergingSnapshot {
             "merge_pending"
@@ -170,5 +193,37 @@ mod tests {
         assert_eq!(parse_size("<4.00g"), Some(4 << 30));
         assert_eq!(parse_size(""), None);
         assert_eq!(parse_size("12x"), None);
+    }
+
+    /// A thin pool, a thin volume with a thin and a thick snapshot, as LVM
+    /// 2.03 lists them (recorded in the test guest).
+    #[test]
+    fn thin_volumes_and_their_snapshots() {
+        let json = r#"{"report":[{"lv":[
+          {"lv_name":"data", "vg_name":"pve", "lv_attr":"twi-aotz--", "lv_size":"200.00m", "origin":"", "snap_percent":"0.00", "lv_time":"2026-12-04 16:14:21 +0000"},
+          {"lv_name":"[data_tdata]", "vg_name":"pve", "lv_attr":"Twi-ao----", "lv_size":"200.00m", "origin":"", "snap_percent":"", "lv_time":"2026-12-04 16:14:21 +0000"},
+          {"lv_name":"[data_tmeta]", "vg_name":"pve", "lv_attr":"ewi-ao----", "lv_size":"4.00m", "origin":"", "snap_percent":"", "lv_time":"2026-12-04 16:14:21 +0000"},
+          {"lv_name":"thick", "vg_name":"pve", "lv_attr":"swi-a-s---", "lv_size":"20.00m", "origin":"vm-100-disk-0", "snap_percent":"0.00", "lv_time":"2026-12-04 16:14:31 +0000"},
+          {"lv_name":"thinsnap", "vg_name":"pve", "lv_attr":"Vwi---tz-k", "lv_size":"100.00m", "origin":"vm-100-disk-0", "snap_percent":"", "lv_time":"2026-12-04 16:14:30 +0000"},
+          {"lv_name":"snap_vm-100-disk-0_before", "vg_name":"pve", "lv_attr":"Vri---tz-k", "lv_size":"100.00m", "origin":"vm-100-disk-0", "snap_percent":"", "lv_time":"2026-12-04 16:14:30 +0000"},
+          {"lv_name":"vm-100-disk-0", "vg_name":"pve", "lv_attr":"owi-a-tz--", "lv_size":"100.00m", "origin":"", "snap_percent":"0.00", "lv_time":"2026-12-04 16:14:26 +0000"}
+        ]}]}"#;
+        let l = parse_lvs(json).unwrap();
+        let by = |n: &str| l.iter().find(|x| x.name == n).unwrap();
+        assert_eq!(by("data").kind(), LvKind::ThinPool);
+        assert_eq!(by("data_tdata").kind(), LvKind::ThinPool);
+        assert!(!by("data").is_thin_volume());
+        assert!(by("vm-100-disk-0").is_thin_volume());
+        assert_eq!(by("thinsnap").kind(), LvKind::ThinSnapshot);
+        assert!(by("thinsnap").is_snapshot());
+        assert_eq!(by("thick").kind(), LvKind::Snapshot);
+        // Proxmox's own guest snapshots stay out of proxdeck's hands.
+        assert!(!by("snap_vm-100-disk-0_before").is_snapshot());
+        let failed = Lv {
+            attr: "Swi-m-s---".into(),
+            ..by("thick").clone()
+        };
+        assert!(failed.is_invalid());
+        assert_eq!(failed.state(), "merge_failed");
     }
 }

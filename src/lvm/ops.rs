@@ -55,8 +55,13 @@ pub fn lvs() -> HostCommand {
     ])
 }
 
-pub fn create(volume: &str, name: &str, size: &str) -> HostCommand {
-    HostCommand::new("lvcreate").args(["-s", "-L", size, "-n", name, volume])
+/// `lvcreate -s`: with a size, a copy-on-write snapshot in the volume
+/// group's free space; without one (a thin volume's), a thin snapshot in its pool.
+pub fn create(volume: &str, name: &str, size: Option<&str>) -> HostCommand {
+    match size {
+        Some(size) => HostCommand::new("lvcreate").args(["-s", "-L", size, "-n", name, volume]),
+        None => HostCommand::new("lvcreate").args(["-s", "-n", name, volume]),
+    }
 }
 
 /// Merge a snapshot back into its origin, reporting progress each second.
@@ -73,7 +78,8 @@ pub fn remove(vg: &str, name: &str) -> HostCommand {
 /// What `lvconvert --merge` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MergeOutcome {
-    /// Merged now: the origin has the snapshot's contents.
+    /// Merged now: the origin has the snapshot's contents (a thin snapshot
+    /// simply takes the origin's place: "Volume … replaced origin …").
     Merged,
     /// The origin is open (a mounted root): LVM merges at its next
     /// activation, which for the root volume means the next reboot.
@@ -88,7 +94,10 @@ pub fn merge_outcome(out: &HostOutput) -> Result<MergeOutcome, String> {
     }
     if all.contains("Delaying merge") || all.contains("will occur on next activation") {
         Ok(MergeOutcome::Deferred)
-    } else if all.contains("Merged: 100") || all.contains("Merging of volume") {
+    } else if all.contains("Merged: 100")
+        || all.contains("Merging of volume")
+        || all.contains("replaced origin")
+    {
         Ok(MergeOutcome::Merged)
     } else {
         Err(format!("unexpected lvconvert output: {}", out.message()))

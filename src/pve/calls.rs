@@ -85,6 +85,11 @@ impl PveClient {
         self.call(&rq::node_status(node)).await
     }
 
+    /// The node's clock and time zone.
+    pub async fn node_time(&self, node: &str) -> Result<NodeTime> {
+        self.call(&rq::node_time(node)).await
+    }
+
     pub async fn node_network(&self, node: &str) -> Result<Vec<NetworkIface>> {
         self.call(&rq::node_network(node, None)).await
     }
@@ -101,8 +106,14 @@ impl PveClient {
         self.call(&rq::guest_status(g)).await
     }
 
+    /// The config with pending changes applied (what the next start uses).
     pub async fn guest_config(&self, g: &GuestRef) -> Result<GuestConfig> {
         self.call(&rq::guest_config(g)).await
+    }
+
+    /// The config a running guest runs with now.
+    pub async fn guest_config_current(&self, g: &GuestRef) -> Result<GuestConfig> {
+        self.call(&rq::guest_config_current(g)).await
     }
 
     /// Change a guest's configuration synchronously (PUT).

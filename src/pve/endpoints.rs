@@ -78,6 +78,7 @@ endpoints! {
     CLUSTER_NEXTID = Get "/cluster/nextid", "get the next free VMID";
     NODES = Get "/nodes", "list nodes";
     NODE_STATUS = Get "/nodes/{node}/status", "read node status";
+    NODE_TIME = Get "/nodes/{node}/time", "read the node's time zone";
     NODE_NETWORK = Get "/nodes/{node}/network", "list node network interfaces";
     NODE_TASKS = Get "/nodes/{node}/tasks", "list node tasks";
     TASK_STATUS = Get "/nodes/{node}/tasks/{upid}/status", "read task status";

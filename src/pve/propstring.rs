@@ -477,6 +477,28 @@ impl Disk {
     pub fn size_bytes(&self) -> Option<u64> {
         parse_size(self.size()?)
     }
+
+    /// A CD-ROM drive (ISO image, cloud-init drive, the host's drive or empty).
+    pub fn is_cdrom(&self) -> bool {
+        self.media() == Some("cdrom")
+    }
+
+    /// A cloud-init drive: qemu-server knows one by its volume name
+    /// (`vm-N-cloudinit`), which migration regenerates instead of copying.
+    pub fn is_cloudinit(&self) -> bool {
+        self.volume().is_some_and(|v| {
+            v.split_once(':')
+                .map_or(v, |(_, name)| name)
+                .split('/')
+                .any(|part| {
+                    part.strip_prefix("vm-")
+                        .and_then(|rest| rest.split_once("-cloudinit"))
+                        .is_some_and(|(id, _)| {
+                            !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())
+                        })
+                })
+        })
+    }
 }
 
 impl fmt::Display for Disk {
@@ -515,6 +537,20 @@ pub fn is_disk_key(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// qemu-server knows a cloud-init drive by its volume name.
+    #[test]
+    fn cloud_init_drives_are_known_by_name() {
+        for (v, ci) in [
+            ("local-lvm:vm-101-cloudinit,media=cdrom", true),
+            ("local:101/vm-101-cloudinit.qcow2,media=cdrom", true),
+            ("local:iso/debian-12.iso,media=cdrom", false),
+            ("none,media=cdrom", false),
+            ("local-lvm:vm-101-disk-0,size=8G", false),
+        ] {
+            assert_eq!(Disk::parse(v).unwrap().is_cloudinit(), ci, "{v}");
+        }
+    }
 
     #[test]
     fn qemu_net_reads_and_sets_the_mac_in_place() {

@@ -32,6 +32,19 @@ pub struct TaskFault {
     pub message: String,
     #[serde(default)]
     pub times: Option<u32>,
+    /// Instead of failing: end `OK` without doing anything (a task whose
+    /// success did not stick), to test that callers check the outcome.
+    #[serde(default)]
+    pub without_effect: bool,
+}
+
+/// What a task fault does to the task it hits.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskFaultHit {
+    /// Fail once the task reaches this percent, with this message.
+    Fail(f64, String),
+    /// End OK without effect.
+    NoEffect,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -66,13 +79,17 @@ impl Faults {
     }
 
     /// Whether a task of this type on this guest is to fail, and where.
-    pub fn take_task(&mut self, task_type: &str, vmid: Option<u32>) -> Option<(f64, String)> {
+    pub fn take_task(&mut self, task_type: &str, vmid: Option<u32>) -> Option<TaskFaultHit> {
         let i = self.tasks.iter().position(|f| {
             f.task_type.as_deref().is_none_or(|t| t == task_type)
                 && f.vmid.is_none_or(|v| Some(v) == vmid)
         })?;
         let f = &mut self.tasks[i];
-        let out = (f.at_percent, f.message.clone());
+        let out = if f.without_effect {
+            TaskFaultHit::NoEffect
+        } else {
+            TaskFaultHit::Fail(f.at_percent, f.message.clone())
+        };
         if consume(&mut f.times) {
             self.tasks.remove(i);
         }

@@ -68,13 +68,41 @@ fn out(code: i32, stdout: impl Into<String>, stderr: impl Into<String>) -> HostO
     }
 }
 
+/// The thin volumes of a node's guests on its LVM-thin storage (`vm-N-disk-M` in `data`).
+fn guest_thin_lvs(m: &super::model::Model, node: &str, boot: i64) -> Vec<SimLv> {
+    let thin: Vec<&str> = m
+        .storages
+        .iter()
+        .filter(|s| s.kind == "lvmthin" && s.on_node(node))
+        .map(|s| s.id.as_str())
+        .collect();
+    m.guests
+        .values()
+        .filter(|g| g.node == node)
+        .flat_map(|g| g.disks())
+        .filter_map(|(_, d)| {
+            let (storage, name) = d.volume()?.split_once(':')?;
+            thin.contains(&storage).then(|| SimLv {
+                name: name.to_string(),
+                size: d.size_bytes().unwrap_or(GIB),
+                origin: None,
+                created: boot,
+                merging: false,
+                kind: 'V',
+            })
+        })
+        .collect()
+}
+
 impl SimHost {
     pub fn new(shared: Arc<Shared>) -> SimHost {
         let mut lvs = BTreeMap::new();
         {
             let m = shared.lock();
             for (name, n) in &m.nodes {
-                lvs.insert(name.clone(), base_lvs(n.boot_unix));
+                let mut list = base_lvs(n.boot_unix);
+                list.extend(guest_thin_lvs(&m, name, n.boot_unix));
+                lvs.insert(name.clone(), list);
             }
         }
         SimHost {
@@ -127,6 +155,10 @@ impl SimHost {
         let now = now_unix();
         let list = st.lvs.get(node).cloned().unwrap_or_default();
         let has_snap = |name: &str| list.iter().any(|l| l.origin.as_deref() == Some(name));
+        let has_thick_snap = |name: &str| {
+            list.iter()
+                .any(|l| l.origin.as_deref() == Some(name) && l.kind == 's')
+        };
         let merging_into = |name: &str| {
             list.iter()
                 .any(|l| l.origin.as_deref() == Some(name) && l.merging)
@@ -136,6 +168,7 @@ impl SimHost {
             .map(|l| {
                 let time = crate::timefmt::format_local(l.created, "%Y-%m-%d %H:%M:%S %z");
                 let (attr, name, pct) = match &l.origin {
+                    Some(_) if l.kind == 'V' => ("Vwi---tz-k".to_string(), l.name.clone(), String::new()),
                     Some(_) => {
                         let u = Self::usage(l, now);
                         let state = if u >= 100.0 { 'I' } else { 'a' };
@@ -144,6 +177,10 @@ impl SimHost {
                         (format!("{t}wi-{state}-s---"), n, format!("{u:.2}"))
                     }
                     None if l.kind == 't' => ("twi-aotz--".to_string(), l.name.clone(), String::new()),
+                    None if l.kind == 'V' => {
+                        let t = if merging_into(&l.name) { 'O' } else if has_thick_snap(&l.name) { 'o' } else { 'V' };
+                        (format!("{t}wi-a-tz--"), l.name.clone(), String::new())
+                    }
                     None => {
                         let open = if l.name == "root" || l.name == "swap" { 'o' } else { '-' };
                         let t = if merging_into(&l.name) { 'O' } else if has_snap(&l.name) { 'o' } else { '-' };
@@ -161,7 +198,7 @@ impl SimHost {
         let used: u64 = st
             .lvs
             .get(node)
-            .map(|l| l.iter().map(|x| x.size).sum())
+            .map(|l| l.iter().filter(|x| x.kind != 'V').map(|x| x.size).sum())
             .unwrap_or(0);
         st.vg_size.saturating_sub(used)
     }
@@ -173,11 +210,10 @@ impl SimHost {
                 .and_then(|i| args.get(i + 1))
                 .cloned()
         };
-        let (Some(size), Some(name), Some(origin)) = (get("-L"), get("-n"), args.last().cloned())
-        else {
+        let (Some(name), Some(origin)) = (get("-n"), args.last().cloned()) else {
             return out(3, "", "  Please specify a logical volume size.\n");
         };
-        let size = crate::lvm::lvs::parse_size(&size).unwrap_or(0);
+        let size = get("-L").map(|s| crate::lvm::lvs::parse_size(&s).unwrap_or(0));
         let Some((_, lv)) = origin.split_once('/') else {
             return out(3, "", format!("  Invalid logical volume name {origin}.\n"));
         };
@@ -193,13 +229,54 @@ impl SimHost {
                 format!("  Logical Volume \"{name}\" already exists in volume group \"pve\"\n"),
             );
         }
-        if !list.iter().any(|l| l.name == lv && l.origin.is_none()) {
+        let Some(o) = list
+            .iter()
+            .find(|l| l.name == lv && l.origin.is_none())
+            .cloned()
+        else {
             return out(
                 5,
                 "",
                 format!("  Snapshot origin LV {lv} not found in Volume group pve.\n"),
             );
+        };
+        // lvm2's own refusals (snapshot_manip.c), in its words.
+        if o.kind == 't' {
+            return out(
+                5,
+                "",
+                "  Snapshots of thin pool type volumes are not supported.\n",
+            );
         }
+        if list
+            .iter()
+            .any(|l| l.origin.as_deref() == Some(lv) && l.merging)
+        {
+            return out(
+                5,
+                "",
+                "  Snapshots of an origin that has a merging snapshot are not supported.\n",
+            );
+        }
+        let Some(size) = size else {
+            // No size: only a thin volume can have a (thin) snapshot.
+            if o.kind != 'V' {
+                return out(
+                    3,
+                    "",
+                    "  Please specify either size or extents with snapshots.\n",
+                );
+            }
+            list.push(SimLv {
+                name: name.clone(),
+                size: o.size,
+                origin: Some(lv.to_string()),
+                created: now_unix(),
+                merging: false,
+                kind: 'V',
+            });
+            return out(0, format!("  Logical volume \"{name}\" created.\n"), "");
+        };
         if size > free {
             let extents = size.div_ceil(4 << 20);
             return out(
@@ -249,6 +326,19 @@ impl SimHost {
                 format!("  {target} cannot be merged because --trackchanges was not used.\n"),
             );
         };
+        if list[i].kind == 'V' {
+            // A thin snapshot takes its origin's place at once.
+            list.retain(|l| l.name != origin);
+            if let Some(s) = list.iter_mut().find(|l| l.name == name) {
+                s.name = origin.clone();
+                s.origin = None;
+            }
+            return out(
+                0,
+                format!("  Volume {target} replaced origin pve/{origin}.\n"),
+                "",
+            );
+        }
         if Self::usage(&list[i], now) >= 100.0 {
             return out(
                 5,

@@ -23,6 +23,16 @@ pub struct SimNode {
     pub boot_unix: i64,
     /// Per-node phase so nodes do not move in step.
     pub phase: f64,
+    /// The zone the node keeps its clock in (`/etc/timezone`): vzdump names
+    /// archives and prune buckets them in it.
+    pub timezone: String,
+}
+
+impl SimNode {
+    /// The node's zone (UTC when the name is not one the tz database knows).
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.timezone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
 }
 
 /// A storage definition; `nodes` limits where it exists (None: every node).
@@ -35,6 +45,8 @@ pub struct SimStorage {
     pub shared: bool,
     pub total: u64,
     pub nodes: Option<Vec<String>>,
+    /// The storage's retention (`keep-last=2`): vzdump prunes by it unless told otherwise.
+    pub prune_backups: Option<String>,
 }
 
 impl SimStorage {
@@ -72,6 +84,9 @@ pub struct SimGuest {
     pub snapshots: BTreeMap<String, SimSnapshot>,
     pub started_unix: Option<i64>,
     pub phase: f64,
+    /// Changes a running VM takes only at its next start (qemu-server's
+    /// `[PENDING]` section): a NIC when `hotplug` leaves out `network`.
+    pub pending: BTreeMap<String, String>,
 }
 
 impl SimGuest {
@@ -84,6 +99,29 @@ impl SimGuest {
             .get(key)
             .cloned()
             .unwrap_or_else(|| format!("{}{}", self.kind.noun(), self.vmid))
+    }
+
+    /// The config with pending changes applied: what `GET .../config`
+    /// answers unless `current=1` asks for the running values.
+    pub fn config_with_pending(&self) -> BTreeMap<String, String> {
+        let mut c = self.config.clone();
+        c.extend(self.pending.clone());
+        c
+    }
+
+    /// Start applies what was pending.
+    pub fn apply_pending(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        self.config.extend(pending);
+    }
+
+    /// Whether qemu hot-plugs NIC changes (`hotplug` default: network,disk,usb).
+    pub fn hotplugs_network(&self) -> bool {
+        match self.config.get("hotplug").map(String::as_str) {
+            None | Some("1") => true,
+            Some("0") => false,
+            Some(list) => list.split(',').any(|f| f.trim() == "network"),
+        }
     }
 
     pub fn template(&self) -> bool {
@@ -105,6 +143,21 @@ impl SimGuest {
             .filter(|(k, _)| crate::pve::propstring::is_disk_key(k))
             .filter_map(|(k, v)| Disk::parse(v).ok().map(|d| (k.clone(), d)))
             .filter(|(_, d)| d.media() != Some("cdrom") && d.storage().is_some())
+            .collect()
+    }
+
+    /// Every volume the config names, CD-ROMs (ISOs, cloud-init drives)
+    /// included: (key, disk, is a CD-ROM).
+    pub fn volumes(&self) -> Vec<(String, Disk, bool)> {
+        self.config
+            .iter()
+            .filter(|(k, _)| crate::pve::propstring::is_disk_key(k))
+            .filter_map(|(k, v)| Disk::parse(v).ok().map(|d| (k.clone(), d)))
+            .filter(|(_, d)| d.storage().is_some())
+            .map(|(k, d)| {
+                let cd = d.media() == Some("cdrom");
+                (k, d, cd)
+            })
             .collect()
     }
 
@@ -159,6 +212,64 @@ pub struct Volume {
     pub protected: bool,
     /// For backups: the guest as it was backed up (what a restore brings back).
     pub backup_of: Option<(GuestKind, BTreeMap<String, String>)>,
+}
+
+/// A config file lock held by workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flock {
+    Exclusive,
+    /// Held shared by this many workers.
+    Shared(usize),
+}
+
+/// The file Proxmox locks for a guest's config (qemu-server's and pve-container's).
+pub fn lock_file(kind: GuestKind, vmid: u32) -> String {
+    match kind {
+        GuestKind::Qemu => format!("/var/lock/qemu-server/lock-{vmid}.conf"),
+        GuestKind::Lxc => format!("/run/lock/lxc/pve-config-{vmid}.lock"),
+    }
+}
+
+impl Model {
+    /// Take a guest's config file lock for a worker; Proxmox's 1-second wait
+    /// ends in its words when another worker holds it exclusively (or when an
+    /// exclusive lock is wanted while others hold it).
+    pub fn take_flock(
+        &mut self,
+        kind: GuestKind,
+        vmid: u32,
+        exclusive: bool,
+    ) -> Result<(), String> {
+        let busy = !matches!(
+            (self.flocks.get(&vmid), exclusive),
+            (None, _) | (Some(Flock::Shared(_)), false)
+        );
+        if busy || self.held_locks.contains_key(&vmid) {
+            return Err(format!(
+                "can't lock file '{}' - got timeout",
+                lock_file(kind, vmid)
+            ));
+        }
+        let next = match (self.flocks.get(&vmid), exclusive) {
+            (_, true) => Flock::Exclusive,
+            (Some(Flock::Shared(n)), false) => Flock::Shared(n + 1),
+            _ => Flock::Shared(1),
+        };
+        self.flocks.insert(vmid, next);
+        Ok(())
+    }
+
+    /// A worker lets go of a config file lock.
+    pub fn drop_flock(&mut self, vmid: u32) {
+        match self.flocks.get(&vmid).copied() {
+            Some(Flock::Shared(n)) if n > 1 => {
+                self.flocks.insert(vmid, Flock::Shared(n - 1));
+            }
+            _ => {
+                self.flocks.remove(&vmid);
+            }
+        }
+    }
 }
 
 /// How a task ended, or that it has not.
@@ -218,6 +329,9 @@ pub struct Model {
     pub time_scale: f64,
     /// Config locks held by someone else, until the given instant (None: until released).
     pub held_locks: HashMap<u32, Option<Instant>>,
+    /// Config file locks (flock) held by running workers: a qemu clone holds
+    /// its running source's exclusively, a stopped source's shared.
+    pub flocks: HashMap<u32, Flock>,
     /// Every request seen, (method, path), for tests; capped.
     pub requests: Vec<(String, String)>,
 }
@@ -244,6 +358,7 @@ impl Model {
             next_pid: 0x3A1F2,
             time_scale: 0.0,
             held_locks: HashMap::new(),
+            flocks: HashMap::new(),
             requests: Vec::new(),
         }
     }
@@ -294,12 +409,9 @@ impl Model {
     pub fn check_config_lock(&mut self, kind: GuestKind, vmid: u32) -> Result<(), ApiError> {
         if let Some(until) = self.held_locks.get(&vmid).copied() {
             if until.is_none_or(|u| Instant::now() < u) {
-                let file = match kind {
-                    GuestKind::Qemu => format!("/var/lock/qemu-server/lock-{vmid}.conf"),
-                    GuestKind::Lxc => format!("/run/lock/lxc/pve-config-{vmid}.lock"),
-                };
                 return Err(ApiError::server(format!(
-                    "can't lock file '{file}' - got timeout"
+                    "can't lock file '{}' - got timeout",
+                    lock_file(kind, vmid)
                 )));
             }
             self.held_locks.remove(&vmid);
@@ -312,6 +424,11 @@ impl Model {
             .iter()
             .find(|s| s.id == id)
             .ok_or_else(|| ApiError::server(format!("storage '{id}' does not exist")))
+    }
+
+    /// Whether a storage is shared (a missing one counts as local).
+    pub fn is_shared(&self, id: &str) -> bool {
+        self.storages.iter().any(|s| s.id == id && s.shared)
     }
 
     /// A storage that must exist on `node`.

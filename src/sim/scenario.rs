@@ -50,6 +50,9 @@ pub struct NodeDoc {
     pub memory_gib: u64,
     #[serde(default)]
     pub offline: bool,
+    /// The node's time zone (`Europe/Vienna`); UTC when left out.
+    #[serde(default)]
+    pub timezone: Option<String>,
 }
 
 fn default_cpus() -> u32 {
@@ -72,6 +75,9 @@ pub struct StorageDoc {
     pub total_gib: u64,
     #[serde(default)]
     pub nodes: Option<Vec<String>>,
+    /// Retention as Proxmox writes it in storage.cfg (`keep-last=2,keep-daily=7`).
+    #[serde(default)]
+    pub prune_backups: Option<String>,
 }
 
 fn default_total() -> u64 {
@@ -151,6 +157,18 @@ pub struct BackupDoc {
     pub protected: bool,
     #[serde(default = "default_size")]
     pub size_mib: u64,
+    /// When it was made, as an RFC 3339 instant (`2026-11-30T09:30:00Z`);
+    /// overrides `age_hours`.
+    #[serde(default)]
+    pub at: Option<String>,
+    /// The guest type the archive holds (default: the guest's): an old
+    /// backup of a VMID that now belongs to another kind of guest.
+    #[serde(default, rename = "type")]
+    pub kind: Option<GuestKind>,
+    /// A file name of the admin's choosing (a "renamed" archive); default:
+    /// vzdump's own `vzdump-TYPE-VMID-YYYY_MM_DD-HH_MM_SS.EXT`.
+    #[serde(default)]
+    pub file: Option<String>,
 }
 
 fn default_compress() -> String {
@@ -321,6 +339,7 @@ impl Scenario {
                     maxmem: n.memory_gib << 30,
                     boot_unix: now - 86_400 * (12 + i as i64 * 3) - 3_600 * i as i64,
                     phase: i as f64 * 1.7,
+                    timezone: n.timezone.clone().unwrap_or_else(|| "UTC".into()),
                 },
             );
         }
@@ -332,6 +351,7 @@ impl Scenario {
                 shared: s.shared,
                 total: s.total_gib << 30,
                 nodes: s.nodes.clone(),
+                prune_backups: s.prune_backups.clone(),
             });
         }
         for g in &d.guests {
@@ -388,6 +408,7 @@ impl Scenario {
                     snapshots,
                     started_unix: running.then(|| now - 3600 * (24 + i64::from(g.vmid % 40))),
                     phase,
+                    pending: BTreeMap::new(),
                 },
             );
         }
@@ -396,9 +417,21 @@ impl Scenario {
                 continue;
             };
             let node = b.node.clone().unwrap_or_else(|| g.node.clone());
-            let ctime = now - (b.age_hours * 3600.0) as i64;
-            let stamp = crate::timefmt::format_local(ctime, "%Y_%m_%d-%H_%M_%S");
-            let base = if g.kind == GuestKind::Qemu {
+            let ctime = match &b.at {
+                Some(at) => at
+                    .parse::<jiff::Timestamp>()
+                    .map(|t| t.as_second())
+                    .unwrap_or(now),
+                None => now - (b.age_hours * 3600.0) as i64,
+            };
+            let kind = b.kind.unwrap_or(g.kind);
+            let zone = model
+                .nodes
+                .get(&node)
+                .map(|n| n.zone())
+                .unwrap_or(jiff::tz::TimeZone::UTC);
+            let stamp = crate::timefmt::format_in(ctime, "%Y_%m_%d-%H_%M_%S", &zone);
+            let base = if kind == GuestKind::Qemu {
                 "vma"
             } else {
                 "tar"
@@ -410,20 +443,21 @@ impl Scenario {
                 _ => "",
             };
             let format = format!("{base}{ext}");
+            let file = b
+                .file
+                .clone()
+                .unwrap_or_else(|| format!("vzdump-{kind}-{}-{stamp}.{format}", b.vmid));
             model.volumes_mut(&b.storage, &node).push(Volume {
-                volid: format!(
-                    "{}:backup/vzdump-{}-{}-{stamp}.{format}",
-                    b.storage, g.kind, b.vmid
-                ),
+                volid: format!("{}:backup/{file}", b.storage),
                 content: "backup".into(),
                 format,
                 size: b.size_mib << 20,
                 ctime,
                 vmid: Some(b.vmid),
-                subtype: Some(g.kind),
+                subtype: Some(kind),
                 notes: b.notes.clone(),
                 protected: b.protected,
-                backup_of: Some((g.kind, g.config.clone())),
+                backup_of: Some((kind, g.config.clone())),
             });
         }
         model.faults.http = d.faults.http.clone();
@@ -462,6 +496,7 @@ impl Scenario {
                     cpus: 32,
                     memory_gib: 256,
                     offline: false,
+                    timezone: None,
                 })
                 .collect(),
             storages: vec![
@@ -472,6 +507,7 @@ impl Scenario {
                     shared: false,
                     total_gib: 200,
                     nodes: None,
+                    prune_backups: None,
                 },
                 StorageDoc {
                     id: "local-lvm".into(),
@@ -480,6 +516,7 @@ impl Scenario {
                     shared: false,
                     total_gib: 4000,
                     nodes: None,
+                    prune_backups: None,
                 },
             ],
             guests: Vec::new(),
@@ -587,7 +624,13 @@ mod tests {
         let names: Vec<&str> = s.doc.guests.iter().map(|g| g.name.as_str()).collect();
         assert_eq!(
             names,
-            vec!["pve-db-01", "pve-av-01", "pve-test-01", "pve-web-01"]
+            vec![
+                "pve-db-01",
+                "pve-av-01",
+                "pve-test-01",
+                "pve-web-01",
+                "pve-app-03"
+            ]
         );
     }
 

@@ -43,11 +43,20 @@ pub struct TaskSpec {
     pub vmid: Option<u32>,
     /// Config lock on `vmid` while running (`clone`, `backup`, `migrate` ...).
     pub lock: Option<String>,
+    /// Config locks on other guests for the task's life (an LXC clone's source: `disk`).
+    pub other_locks: Vec<(u32, String)>,
+    /// A config file lock the worker takes first (kind, vmid, exclusive);
+    /// the task fails in Proxmox's words if another worker holds it.
+    pub flock: Option<(crate::pve::types::GuestKind, u32, bool)>,
+    /// Fails by Proxmox's own rules at this percent, with this message.
+    pub fails: Option<(f64, String)>,
     /// Lines logged at once.
     pub header: Vec<String>,
     pub steps: Vec<Step>,
     pub finish: Finish,
     pub undo: Undo,
+    /// Lines the worker writes when it fails (its own warnings about what it left).
+    pub on_failure: Vec<String>,
 }
 
 impl TaskSpec {
@@ -59,10 +68,14 @@ impl TaskSpec {
             user: user.to_string(),
             vmid: None,
             lock: None,
+            other_locks: Vec::new(),
+            flock: None,
+            fails: None,
             header: Vec::new(),
             steps: Vec::new(),
             finish: Box::new(|_| Ok(Vec::new())),
             undo: Box::new(|_| {}),
+            on_failure: Vec::new(),
         }
     }
 
@@ -73,6 +86,25 @@ impl TaskSpec {
 
     pub fn lock(mut self, lock: &str) -> Self {
         self.lock = Some(lock.to_string());
+        self
+    }
+
+    /// Hold a config `lock:` on another guest while the task runs.
+    pub fn lock_other(mut self, vmid: u32, lock: &str) -> Self {
+        self.other_locks.push((vmid, lock.to_string()));
+        self
+    }
+
+    /// Take a guest's config file lock first (exclusive or shared).
+    pub fn flock(mut self, kind: crate::pve::types::GuestKind, vmid: u32, exclusive: bool) -> Self {
+        self.flock = Some((kind, vmid, exclusive));
+        self
+    }
+
+    /// End the task in failure once a step reaches `percent` (Proxmox's own
+    /// refusals inside a worker, not injected faults).
+    pub fn fail_at(mut self, percent: f64, message: &str) -> Self {
+        self.fails = Some((percent, message.to_string()));
         self
     }
 
@@ -103,6 +135,12 @@ impl TaskSpec {
         self.undo = Box::new(f);
         self
     }
+
+    /// A line the worker logs if it fails, before its error.
+    pub fn on_failure(mut self, line: impl Into<String>) -> Self {
+        self.on_failure.push(line.into());
+        self
+    }
 }
 
 /// Start a task; returns its UPID at once.
@@ -129,7 +167,34 @@ pub fn start(shared: &Arc<Shared>, model: &mut Model, spec: TaskSpec) -> Upid {
     {
         g.config.insert("lock".into(), lock.clone());
     }
-    let fault = model.faults.take_task(&spec.task_type, spec.vmid);
+    for (vmid, lock) in &spec.other_locks {
+        if let Some(g) = model.guests.get_mut(vmid) {
+            g.config.insert("lock".into(), lock.clone());
+        }
+    }
+    let mut no_effect = false;
+    let mut fault =
+        spec.fails.clone().or_else(
+            || match model.faults.take_task(&spec.task_type, spec.vmid) {
+                Some(crate::sim::faults::TaskFaultHit::Fail(at, msg)) => Some((at, msg)),
+                Some(crate::sim::faults::TaskFaultHit::NoEffect) => {
+                    no_effect = true;
+                    None
+                }
+                None => None,
+            },
+        );
+    // The worker's first act: take the config file lock (1 second's wait).
+    let flock_held = match spec.flock {
+        Some((kind, vmid, exclusive)) => match model.take_flock(kind, vmid, exclusive) {
+            Ok(()) => Some(vmid),
+            Err(msg) => {
+                fault = Some((0.0, msg));
+                None
+            }
+        },
+        None => None,
+    };
     model.tasks.push(SimTask {
         upid: upid.clone(),
         state: TaskState::Running,
@@ -143,9 +208,13 @@ pub fn start(shared: &Arc<Shared>, model: &mut Model, spec: TaskSpec) -> Upid {
         upid: upid.clone(),
         vmid: spec.vmid,
         lock: spec.lock,
+        other_locks: spec.other_locks,
+        flock: flock_held,
         fault,
         finish: spec.finish,
         undo: spec.undo,
+        on_failure: spec.on_failure,
+        no_effect,
     };
     if model.time_scale <= 0.0 {
         let mut runner = runner;
@@ -185,9 +254,14 @@ struct Runner {
     upid: Upid,
     vmid: Option<u32>,
     lock: Option<String>,
+    other_locks: Vec<(u32, String)>,
+    flock: Option<u32>,
     fault: Option<(f64, String)>,
     finish: Finish,
     undo: Undo,
+    on_failure: Vec<String>,
+    /// An injected fault: end OK, skipping the task's effect.
+    no_effect: bool,
 }
 
 impl Runner {
@@ -216,18 +290,31 @@ impl Runner {
         false
     }
 
-    fn complete(self, model: &mut Model) {
+    fn complete(mut self, model: &mut Model) {
+        // A fault a step did not reach (a task with no steps) fails it at the end.
+        if let Some((_, msg)) = self.fault.take() {
+            self.fail(model, msg);
+            return;
+        }
+        if self.no_effect {
+            release_lock(model, self.vmid, self.lock.as_deref());
+            release_others(model, &self.other_locks, self.flock);
+            end(model, &self.upid, Vec::new(), "OK".into());
+            return;
+        }
         let finish = self.finish;
         match finish(model) {
             Ok(lines) => {
                 release_lock(model, self.vmid, self.lock.as_deref());
+                release_others(model, &self.other_locks, self.flock);
                 end(model, &self.upid, lines, "OK".into());
             }
             Err(msg) => {
                 let undo = self.undo;
                 undo(model);
                 release_lock(model, self.vmid, self.lock.as_deref());
-                end(model, &self.upid, Vec::new(), msg);
+                release_others(model, &self.other_locks, self.flock);
+                end(model, &self.upid, self.on_failure, msg);
             }
         }
     }
@@ -236,7 +323,9 @@ impl Runner {
         let undo = std::mem::replace(&mut self.undo, Box::new(|_| {}));
         undo(model);
         release_lock(model, self.vmid, self.lock.as_deref());
-        end(model, &self.upid, Vec::new(), msg);
+        release_others(model, &self.other_locks, self.flock.take());
+        let lines = std::mem::take(&mut self.on_failure);
+        end(model, &self.upid, lines, msg);
     }
 }
 
@@ -246,6 +335,15 @@ fn release_lock(model: &mut Model, vmid: Option<u32>, lock: Option<&str>) {
         && g.config.get("lock").map(String::as_str) == Some(lock)
     {
         g.config.remove("lock");
+    }
+}
+
+fn release_others(model: &mut Model, locks: &[(u32, String)], flock: Option<u32>) {
+    for (vmid, lock) in locks {
+        release_lock(model, Some(*vmid), Some(lock));
+    }
+    if let Some(v) = flock {
+        model.drop_flock(v);
     }
 }
 

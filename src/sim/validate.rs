@@ -417,7 +417,7 @@ fn check_qemu_net(key: &str, v: &str) -> Result<(), String> {
 fn check_ipconfig(key: &str, v: &str) -> Result<(), String> {
     let p = check_props(key, v, &["ip", "gw", "ip6", "gw6"])?;
     if let Some(ip) = p.get("ip")
-        && !(ip == "dhcp" || ip.parse::<ipnet::Ipv4Net>().is_ok())
+        && !(ip == "dhcp" || ip == "manual" || ip.parse::<ipnet::Ipv4Net>().is_ok())
     {
         return Err(format_error(
             key,
@@ -508,5 +508,12 @@ mod tests {
         );
         assert!(check(&params(&[("net0", "virtio=zz,bridge=vmbr0")]), &q, &[]).is_err());
         assert!(check(&params(&[("ipconfig0", "ip=300.1.1.1/24")]), &q, &[]).is_err());
+        // pve-ipv4-config: a CIDR, `dhcp` or `manual`.
+        for ok in ["ip=dhcp", "ip=manual", "ip=10.0.0.5/24,gw=10.0.0.1"] {
+            assert!(
+                check(&params(&[("ipconfig0", ok)]), &q, &[]).is_ok(),
+                "{ok}"
+            );
+        }
     }
 }

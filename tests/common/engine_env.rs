@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use proxdeck::config::Config;
-use proxdeck::engine::{Engine, EngineOptions, GuestSel};
+use proxdeck::engine::{
+    Action, ActionRecord, ActionState, Actor, Engine, EngineError, EngineOptions, GuestSel, Via,
+};
 use proxdeck::inventory::Inventory;
 use proxdeck::pve::{PveClient, WaitOptions};
 use proxdeck::store::Store;
@@ -35,10 +37,55 @@ pub fn config_for(target: &Target) -> Config {
     cfg
 }
 
+/// The requester of test actions.
+pub fn me() -> Actor {
+    Actor::local(Via::Cli)
+}
+
 impl EngineEnv {
+    /// Approve a proposal with the hash of the plan it was shown with.
+    pub async fn approve(&self, rec: &ActionRecord) {
+        self.engine
+            .approve(&rec.id, me(), rec.plan_hash.as_deref().unwrap(), None)
+            .await
+            .unwrap();
+    }
+
+    /// Propose (it must plan), approve if needed, run to the end; the record after.
+    pub async fn run_action(&self, action: Action) -> ActionRecord {
+        let inv = self.inventory().await;
+        let rec = self
+            .engine
+            .propose(action, me(), Some("test".into()), &inv)
+            .await
+            .unwrap();
+        if rec.state == ActionState::PendingApproval {
+            self.approve(&rec).await;
+        }
+        self.engine.run_once().await.unwrap();
+        self.engine.get(&rec.id).await.unwrap().unwrap()
+    }
+
+    /// Propose against a fresh inventory; the planner's answer.
+    pub async fn propose(&self, action: Action) -> Result<ActionRecord, EngineError> {
+        let inv = self.inventory().await;
+        self.engine.propose(action, me(), None, &inv).await
+    }
+
     pub async fn new(target: Target) -> EngineEnv {
-        let cfg = config_for(&target);
-        EngineEnv::with_config(
+        EngineEnv::edited(target, |_| {})
+    }
+
+    /// As `new`, with the configuration edited first; with the simulator's
+    /// hosts when the target is the simulator (LVM, archive checks).
+    pub fn edited(target: Target, edit: impl FnOnce(&mut Config)) -> EngineEnv {
+        let mut cfg = config_for(&target);
+        edit(&mut cfg);
+        let hosts = target.sim_handle().map(|h| {
+            std::sync::Arc::new(proxdeck::sim::host::SimHost::new(h.shared.clone()))
+                as std::sync::Arc<dyn proxdeck::host::HostRunner>
+        });
+        EngineEnv::with_hosts(
             target,
             cfg,
             EngineOptions {
@@ -46,6 +93,7 @@ impl EngineEnv {
                 lease_secs: 30,
                 ..Default::default()
             },
+            hosts,
         )
     }
 
@@ -90,6 +138,15 @@ impl EngineEnv {
             .find(name)
             .unwrap_or_else(|| panic!("{name} not in the inventory"));
         GuestSel::of(g)
+    }
+
+    /// The snapshots a running container was cloned from are gone.
+    pub async fn assert_no_temporary_snapshots(&self, g: &proxdeck::pve::GuestRef) {
+        let left = self.engine.client().snapshots(g).await.unwrap();
+        assert!(
+            left.iter().all(|s| !s.name.starts_with("proxdeck-copy-")),
+            "the temporary snapshots are gone: {left:?}"
+        );
     }
 
     /// How many identity reservations are still held.

@@ -76,3 +76,60 @@ pub fn text(o: &std::process::Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// The seed scenario's text, to change for a test.
+pub const SEED: &str = include_str!("../../src/sim/scenarios/seed.yml");
+
+/// The seed with a shared `san` storage holding the template's disk (its
+/// cloud-init drive stays local) and an ISO from `local` in pve-av-01's
+/// CD-ROM drive: the CD-ROM cases of clones and migrations.
+pub fn seed_with_cd_roms() -> String {
+    SEED.replace(
+        "  - { id: nfs-backup,",
+        "  - { id: san, type: rbd, shared: true, content: [images], total_gib: 4000 }\n  - { id: nfs-backup,",
+    )
+    .replace("local-lvm:base-101-disk-0,size=8G", "san:base-101-disk-0,size=8G")
+    .replace(
+        "      scsi0: \"local-lvm:vm-102-disk-0,size=32G\"",
+        "      scsi0: \"local-lvm:vm-102-disk-0,size=32G\"\n      ide2: \"local:iso/debian-12.iso,media=cdrom\"",
+    )
+}
+
+/// One test per case against fakepve and one against the simulator, each
+/// with the seed cluster (`$case(target)` in the calling file).
+#[allow(unused_macros)]
+macro_rules! on_both {
+    ($($case:ident),* $(,)?) => {
+        mod fakepve {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::Target::fakepve()).await
+                }
+            )*
+        }
+        mod sim {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::Target::sim().await).await
+                }
+            )*
+        }
+    };
+}
+
+/// Cases the simulator alone can answer; each says what fakepve lacks.
+#[allow(unused_macros)]
+macro_rules! on_sim_only {
+    ($($case:ident),* $(,)?) => {
+        mod sim_only {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::Target::sim().await).await
+                }
+            )*
+        }
+    };
+}

@@ -143,6 +143,24 @@ impl Target {
         .unwrap()
     }
 
+    /// POST to the simulator's admin endpoint `/sim/{what}` (faults, locks, ...);
+    /// it must succeed. Simulator targets only.
+    pub async fn sim_post(&self, what: &str, body: serde_json::Value) -> serde_json::Value {
+        let Backend::Sim { handle, admin } = &self.backend else {
+            panic!("sim admin {what}: not a simulator target");
+        };
+        let resp = admin
+            .post(format!("{}/sim/{what}", handle.url))
+            .json(&body)
+            .send()
+            .await
+            .expect("sim admin call");
+        let status = resp.status();
+        let v: serde_json::Value = resp.json().await.expect("sim admin answers JSON");
+        assert!(status.is_success(), "sim admin {what} failed: {v}");
+        v["data"].clone()
+    }
+
     async fn control(&mut self, cmd: serde_json::Value) -> serde_json::Value {
         match &mut self.backend {
             Backend::Fakepve(f) => f.control(cmd),
@@ -161,6 +179,12 @@ impl Target {
                 v["data"].clone()
             }
         }
+    }
+
+    /// Tasks take `value` times their real duration from now on (0: at once).
+    pub async fn set_time_scale(&mut self, value: f64) {
+        self.control(json!({"op": "time_scale", "value": value}))
+            .await;
     }
 
     /// Requests for `node` answer 595 while offline.
@@ -260,6 +284,7 @@ fn sim_admin(cmd: &serde_json::Value) -> (&'static str, &'static str, serde_json
         ),
         "unlock" | "release_lock" => ("POST", "unlock", json!({"vmid": c["vmid"]})),
         "requests" => ("GET", "requests", json!(null)),
+        "time_scale" => ("POST", "time-scale", json!({"value": c["value"]})),
         other => panic!("no simulator equivalent for {other}"),
     }
 }

@@ -77,6 +77,9 @@ fn target(node: &str, vmid: u32, name: &str, ip: &str, mac: &str) -> TargetPlan 
         storage: None,
         ip_allocation: None,
         name_reservation: None,
+        from_snapshot: None,
+        eject: Vec::new(),
+        delivery: None,
     }
 }
 

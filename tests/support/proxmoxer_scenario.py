@@ -28,7 +28,7 @@ def main():
 
     resources = pve.cluster.resources.get()
     names = sorted(r['name'] for r in resources if r['type'] in ('qemu', 'lxc'))
-    assert names == ['pve-av-01', 'pve-db-01', 'pve-test-01', 'pve-web-01'], names
+    assert names == ['pve-app-03', 'pve-av-01', 'pve-db-01', 'pve-test-01', 'pve-web-01'], names
     print('ok: resources', names)
 
     newid = int(pve.cluster.nextid.get())

@@ -205,6 +205,11 @@ impl PlanContext<'_> {
             storage,
             ip_allocation: Some(a.id),
             name_reservation: Some(n.id),
+            from_snapshot: None,
+            eject: Vec::new(),
+            // Set by the planner that knows the source (a restore learns it
+            // from the restored config).
+            delivery: None,
         })
     }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::engine::core::Engine;
 use crate::engine::error::EngineError;
 use crate::lvm::{Lv, parse_lvs};
-use crate::pve::types::StorageContent;
+use crate::pve::types::{SnapshotInfo, StorageContent};
 
 /// Facts read for one plan.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +16,10 @@ pub struct PlanFacts {
     pub lvs: BTreeMap<String, Vec<Lv>>,
     /// Per (node, storage): the backups listed.
     pub backups: BTreeMap<(String, String), Vec<StorageContent>>,
+    /// Per node whose backups were listed: its time zone (prune buckets in it).
+    pub zones: BTreeMap<String, jiff::tz::TimeZone>,
+    /// Per guest: its snapshots (the `current` entry left out).
+    pub snapshots: BTreeMap<u32, Vec<SnapshotInfo>>,
 }
 
 impl PlanFacts {
@@ -28,6 +32,19 @@ impl PlanFacts {
             .get(&(node.to_string(), storage.to_string()))
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+
+    /// A guest's snapshots as read for this plan.
+    pub fn snapshots_of(&self, vmid: u32) -> &[SnapshotInfo] {
+        self.snapshots.get(&vmid).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// A node's time zone as read for this plan (this machine's if not read).
+    pub fn zone_of(&self, node: &str) -> jiff::tz::TimeZone {
+        self.zones
+            .get(node)
+            .cloned()
+            .unwrap_or_else(jiff::tz::TimeZone::system)
     }
 }
 
@@ -54,6 +71,20 @@ impl Engine {
             .unwrap_or_else(|| node.to_string())
     }
 
+    /// Read a guest's snapshots into facts for a plan.
+    pub(crate) async fn snapshot_facts(
+        &self,
+        g: &crate::pve::GuestRef,
+    ) -> Result<PlanFacts, EngineError> {
+        let mut f = PlanFacts::default();
+        let list = self.client().snapshots(g).await?;
+        f.snapshots.insert(
+            g.vmid,
+            list.into_iter().filter(|s| s.name != "current").collect(),
+        );
+        Ok(f)
+    }
+
     /// Read the LVs of `nodes` and the backup listings of `(node, storage)`
     /// pairs into facts for a plan.
     pub(crate) async fn read_facts(
@@ -73,6 +104,8 @@ impl Engine {
                 .client()
                 .storage_content(&node, storage, Some("backup"), None)
                 .await?;
+            let zone = self.node_zone(&node).await;
+            f.zones.insert(node.clone(), zone);
             f.backups.insert((node, storage.clone()), list);
         }
         Ok(f)

@@ -66,6 +66,67 @@ pub struct TargetPlan {
     pub ip_allocation: Option<i64>,
     /// `name_reservations` record held for this target.
     pub name_reservation: Option<i64>,
+    /// A running container is cloned from this temporary snapshot, removed
+    /// afterwards (Proxmox clones a running container only from a snapshot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_snapshot: Option<String>,
+    /// CD-ROM drives the clone empties before it migrates (Proxmox does not
+    /// migrate a local ISO).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub eject: Vec<CdromDrive>,
+    /// How the address reaches the guest (None in older plans: as the kind
+    /// of guest implies, a VM by `ipconfig0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
+}
+
+/// How a planned address reaches the guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// A container: Proxmox writes it into the container's network setup.
+    Container,
+    /// A VM with a cloud-init drive: `ipconfig0`, which cloud-init applies at boot.
+    CloudInit,
+    /// A VM without cloud-init: Proxmox cannot set it. The address is
+    /// reserved for the MAC; a DHCP reservation or the guest's own network
+    /// configuration must carry it.
+    Manual,
+}
+
+impl Delivery {
+    /// How a guest of `kind` gets its address.
+    pub fn of(kind: crate::pve::GuestKind, has_cloudinit: bool) -> Delivery {
+        match (kind, has_cloudinit) {
+            (crate::pve::GuestKind::Lxc, _) => Delivery::Container,
+            (_, true) => Delivery::CloudInit,
+            (_, false) => Delivery::Manual,
+        }
+    }
+
+    /// What an admin must know about it, for the plan (None: nothing to add).
+    pub fn explain(
+        self,
+        guest: &str,
+        ip: Option<Ipv4Addr>,
+        mac: Option<MacAddr>,
+    ) -> Option<String> {
+        (self == Delivery::Manual).then(|| {
+            format!(
+                "{guest} has no cloud-init drive, so Proxmox cannot give it an address: {} is reserved for MAC {} but must reach the guest by a DHCP reservation for that MAC or by the guest's own network configuration (until then it keeps the address set inside it)",
+                ip.map(|i| i.to_string()).unwrap_or_else(|| "the address".into()),
+                mac.map(|m| m.to_string()).unwrap_or_else(|| "of its NIC".into())
+            )
+        })
+    }
+}
+
+/// A CD-ROM drive and what is in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CdromDrive {
+    /// Config key (`ide2`).
+    pub key: String,
+    pub volume: String,
 }
 
 /// One journaled step.

@@ -71,12 +71,50 @@ pub struct VzdumpOptions {
     pub mode: Option<BackupMode>,
     pub storage: Option<String>,
     pub compress: Option<Compression>,
-    /// `{{guestname}}`, `{{vmid}}`, `{{node}}`, `{{cluster}}` are filled in; one line.
+    /// `{{guestname}}`, `{{vmid}}`, `{{node}}`, `{{cluster}}` are filled in;
+    /// make one from a text with [`notes_template`].
     pub notes_template: Option<String>,
     pub protected: Option<bool>,
-    pub remove: Option<bool>,
+    /// Retention vzdump applies after the backup; None sends `keep-all=1`.
     pub prune_backups: Option<String>,
     pub bwlimit: Option<u64>,
+}
+
+/// The retention that removes nothing.
+pub const KEEP_ALL: &str = "keep-all=1";
+
+/// The variables vzdump fills into a notes template.
+pub const NOTES_VARIABLES: [&str; 4] = ["cluster", "guestname", "node", "vmid"];
+
+/// vzdump's `notes-template` for a text meant literally: backslashes doubled
+/// and line feeds written `\n` (vzdump refuses a raw line feed and any other
+/// escape). `{{cluster}}`, `{{guestname}}`, `{{node}}` and `{{vmid}}` stay
+/// variables; any other `{{word}}` is refused here, as vzdump would refuse it.
+pub fn notes_template(text: &str) -> Result<String, String> {
+    static VARIABLE: std::sync::LazyLock<Option<regex_lite::Regex>> =
+        std::sync::LazyLock::new(|| regex_lite::Regex::new(r"\{\{([^\s{}]+)\}\}").ok());
+    let unknown: Vec<String> = VARIABLE
+        .as_ref()
+        .map(|re| {
+            re.captures_iter(text)
+                .filter_map(|c| c.get(1).map(|m| m.as_str()))
+                .filter(|v| !NOTES_VARIABLES.contains(v))
+                .map(|v| format!("{{{{{v}}}}}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "{} {} not a variable vzdump fills in (it knows {})",
+            unknown.join(", "),
+            if unknown.len() == 1 { "is" } else { "are" },
+            NOTES_VARIABLES.join(", ")
+        ));
+    }
+    Ok(text
+        .replace('\\', "\\\\")
+        .replace("\r\n", "\n")
+        .replace('\n', "\\n"))
 }
 
 pub fn vzdump(n: &str, o: &VzdumpOptions) -> ApiRequest {
@@ -94,8 +132,16 @@ pub fn vzdump(n: &str, o: &VzdumpOptions) -> ApiRequest {
         .opt_str("compress", o.compress.map(|c| c.as_str()))
         .opt_str("notes-template", o.notes_template.clone())
         .opt_bool("protected", o.protected)
-        .opt_bool("remove", o.remove)
-        .opt_str("prune-backups", o.prune_backups.clone())
+        // vzdump prunes by the storage's own retention unless told
+        // otherwise (`remove` defaults to 1): proxdeck's backups must never
+        // delete someone's backups. `keep-all=1` also turns `remove` off
+        // without tripping vzdump's "max backup limit" check.
+        .str(
+            "prune-backups",
+            o.prune_backups
+                .clone()
+                .unwrap_or_else(|| KEEP_ALL.to_string()),
+        )
         .opt_int("bwlimit", o.bwlimit.map(|b| b as i64))
 }
 
@@ -187,5 +233,37 @@ pub fn restore(n: &str, kind: GuestKind, o: &RestoreOptions) -> ApiRequest {
                 None => r,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod notes_tests {
+    use super::*;
+    use crate::pve::request::ParamValue;
+
+    /// Text goes to vzdump as meant: backslashes doubled, line feeds as
+    /// `\n`, the four variables kept, any other `{{word}}` refused.
+    #[test]
+    fn notes_templates_carry_text_literally() {
+        assert_eq!(
+            notes_template("C:\\temp\nline two {{guestname}}").unwrap(),
+            "C:\\\\temp\\nline two {{guestname}}"
+        );
+        let err = notes_template("made {{date}} on {{node}} {{ x }}").unwrap_err();
+        assert!(err.starts_with("{{date}} is not a variable"), "{err}");
+        assert!(notes_template("{{vmid}} {{cluster}}").is_ok());
+    }
+
+    /// Every vzdump proxdeck sends keeps the storage's other backups.
+    #[test]
+    fn vzdump_keeps_everything_unless_told() {
+        let r = vzdump("n1", &VzdumpOptions::default());
+        assert!(
+            r.params
+                .iter()
+                .any(|(k, v)| k == "prune-backups" && v == &ParamValue::Str(KEEP_ALL.into())),
+            "{:?}",
+            r.params
+        );
     }
 }

@@ -21,6 +21,11 @@ pub fn guest_config(g: &GuestRef) -> ApiRequest {
     g.req(&QEMU_CONFIG, &LXC_CONFIG)
 }
 
+/// The running values (`current=1`), without changes pending for the next start.
+pub fn guest_config_current(g: &GuestRef) -> ApiRequest {
+    g.req(&QEMU_CONFIG, &LXC_CONFIG).bool("current", true)
+}
+
 /// A configuration change: keys to set, keys to delete, and the digest the
 /// change was planned against (Proxmox refuses it if the config moved on).
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -85,6 +85,10 @@ pub fn node_status(n: &str) -> ApiRequest {
     node(&NODE_STATUS, n)
 }
 
+pub fn node_time(n: &str) -> ApiRequest {
+    node(&NODE_TIME, n)
+}
+
 pub fn node_network(n: &str, kind: Option<&str>) -> ApiRequest {
     node(&NODE_NETWORK, n).opt_str("type", kind)
 }

@@ -17,6 +17,7 @@ pub fn samples() -> Vec<ApiRequest> {
         next_id(Some(200)),
         nodes(),
         node_status("pve-node-01"),
+        node_time("pve-node-01"),
         node_network("pve-node-01", Some("bridge")),
         node_tasks(
             "pve-node-01",
@@ -42,9 +43,17 @@ pub fn samples() -> Vec<ApiRequest> {
                 compress: Some(Compression::Zstd),
                 notes_template: Some("{{guestname}}".into()),
                 protected: Some(false),
-                remove: Some(false),
                 prune_backups: Some("keep-last=3".into()),
                 bwlimit: Some(10000),
+            },
+        ),
+        vzdump(
+            "pve-node-01",
+            &VzdumpOptions {
+                vmids: vec![100],
+                storage: Some("local".into()),
+                notes_template: notes_template("C:\\temp\nsecond line {{vmid}}").ok(),
+                ..Default::default()
             },
         ),
         storages(
@@ -92,6 +101,7 @@ pub fn samples() -> Vec<ApiRequest> {
             guest_list("pve-node-01", kind),
             guest_status(&g),
             guest_config(&g),
+            guest_config_current(&g),
             set_config(&g, &change),
             clone(
                 &g,

@@ -166,8 +166,24 @@ impl GuestConfig {
             .iter()
             .filter(|(k, _)| is_disk_key(k))
             .filter_map(|(k, v)| Disk::parse(v).ok().map(|d| (k.clone(), d)))
-            .filter(|(_, d)| d.media() != Some("cdrom"))
+            .filter(|(_, d)| !d.is_cdrom())
             .collect()
+    }
+
+    /// CD-ROM drives with something in them (an ISO, a cloud-init drive or
+    /// the host's drive `cdrom`), by key; empty drives (`none`) are left out.
+    pub fn cdroms(&self) -> Vec<(String, Disk)> {
+        self.values
+            .iter()
+            .filter(|(k, _)| is_disk_key(k))
+            .filter_map(|(k, v)| Disk::parse(v).ok().map(|d| (k.clone(), d)))
+            .filter(|(_, d)| d.is_cdrom() && d.volume() != Some("none"))
+            .collect()
+    }
+
+    /// Whether the VM has a cloud-init drive (only then does `ipconfigN` reach the guest).
+    pub fn has_cloudinit(&self) -> bool {
+        self.cdroms().iter().any(|(_, d)| d.is_cloudinit())
     }
 
     /// Tags as a list.

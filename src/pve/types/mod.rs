@@ -9,6 +9,6 @@ mod task;
 
 pub use cluster::{ClusterResource, ClusterStatusItem, Version};
 pub use guest::{GuestConfig, GuestKind, GuestListItem, GuestStatus, SnapshotInfo};
-pub use node::{NetworkIface, NodeListItem, NodeStatus};
+pub use node::{NetworkIface, NodeListItem, NodeStatus, NodeTime};
 pub use storage::{StorageContent, StorageInfo, Verification};
 pub use task::{LogLine, TaskListItem, TaskStatus, exitstatus_ok};

@@ -31,6 +31,15 @@ pub struct MemoryInfo {
     pub free: Option<u64>,
 }
 
+/// `GET /nodes/{node}/time`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct NodeTime {
+    /// tz database name (`Europe/Vienna`).
+    pub timezone: String,
+    #[serde(default, deserialize_with = "de::opt_i64")]
+    pub time: Option<i64>,
+}
+
 /// `GET /nodes/{node}/status`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub struct NodeStatus {

@@ -1,6 +1,6 @@
 //! vzdump: backing guests up into archives on a backup storage.
 
-use super::Call;
+use super::{Call, retention};
 use crate::pve::types::GuestKind;
 use crate::sim::error::ApiError;
 use crate::sim::model::{Model, SimGuest, Volume, now_unix};
@@ -75,13 +75,18 @@ fn archive_suffix(kind: GuestKind, compress: &str) -> (String, String) {
     (format!("{base}{ext}"), format!("{base}{ext}"))
 }
 
+/// The notes a backup gets: the template filled, first line only (what a
+/// directory storage keeps in its `.notes` file).
 fn fill_notes(template: &str, g: &SimGuest, node: &str, cluster: &str) -> String {
-    let filled = template
-        .replace("{{guestname}}", &g.name())
-        .replace("{{vmid}}", &g.vmid.to_string())
-        .replace("{{node}}", node)
-        .replace("{{cluster}}", cluster)
-        .replace("\\n", "\n");
+    let filled = retention::fill_notes(
+        template,
+        &[
+            ("guestname", g.name()),
+            ("vmid", g.vmid.to_string()),
+            ("node", node.to_string()),
+            ("cluster", cluster.to_string()),
+        ],
+    );
     filled.lines().next().unwrap_or("").to_string()
 }
 
@@ -101,6 +106,10 @@ pub fn vzdump(call: &Call, model: &mut Model, node: &str) -> Result<Value, ApiEr
             "missing property - 'storage' requires this property",
         ));
     }
+    if let Some(t) = p.get("notes-template") {
+        retention::verify_notes_template(t).map_err(|e| ApiError::param("notes-template", &e))?;
+    }
+    let job = retention::job_retention(model, &storage, p.get("prune-backups"), p.flag("remove"))?;
     let vmids: Vec<u32> = if p.flag("all") == Some(true) {
         model
             .guests
@@ -159,8 +168,10 @@ pub fn vzdump(call: &Call, model: &mut Model, node: &str) -> Result<Value, ApiEr
     if vmids.len() == 1 {
         spec = spec.vmid(vmids[0]).lock("backup");
     }
-    let stamp = crate::timefmt::now_local("%Y_%m_%d-%H_%M_%S");
-    let clock = crate::timefmt::now_local("%Y-%m-%d %H:%M:%S");
+    // vzdump names archives and logs times in the node's own zone.
+    let zone = model.node(node)?.zone();
+    let stamp = crate::timefmt::format_in(now_unix(), "%Y_%m_%d-%H_%M_%S", &zone);
+    let clock = crate::timefmt::format_in(now_unix(), "%Y-%m-%d %H:%M:%S", &zone);
     let mut planned: Vec<(u32, Volume)> = Vec::new();
     let mut failures: Vec<String> = Vec::new();
     for vmid in &vmids {
@@ -169,6 +180,11 @@ pub fn vzdump(call: &Call, model: &mut Model, node: &str) -> Result<Value, ApiEr
             spec = spec.step(0.1, 0.0, format!("ERROR: Backup of VM {vmid} failed - unable to find VM '{vmid}' on node '{node}'"));
             continue;
         };
+        if let Err(e) = retention::check_limit(model, &job, &storage, node, g.kind, *vmid) {
+            failures.push(format!("{vmid}: {e}"));
+            spec = spec.step(0.1, 0.0, format!("ERROR: Backup of VM {vmid} failed - {e}"));
+            continue;
+        }
         let (format, suffix) = archive_suffix(g.kind, &compress);
         let mut name = format!("vzdump-{}-{vmid}-{stamp}.{suffix}", g.kind);
         // A real job takes more than a second, so names never repeat there;
@@ -179,7 +195,7 @@ pub fn vzdump(call: &Call, model: &mut Model, node: &str) -> Result<Value, ApiEr
             .iter()
             .any(|v| v.volid == format!("{storage}:backup/{name}"))
         {
-            let later = crate::timefmt::format_local(now_unix() + bump, "%Y_%m_%d-%H_%M_%S");
+            let later = crate::timefmt::format_in(now_unix() + bump, "%Y_%m_%d-%H_%M_%S", &zone);
             name = format!("vzdump-{}-{vmid}-{later}.{suffix}", g.kind);
             bump += 1;
         }
@@ -291,11 +307,17 @@ pub fn vzdump(call: &Call, model: &mut Model, node: &str) -> Result<Value, ApiEr
     let storage_c = storage.clone();
     let node_c = node.to_string();
     let spec = spec.finish(move |m| {
-        for (_, v) in planned {
+        let mut lines = Vec::new();
+        for (vmid, v) in planned {
+            let kind = v.subtype.unwrap_or(GuestKind::Qemu);
             m.volumes_mut(&storage_c, &node_c).push(v);
+            lines.extend(retention::prune_after_backup(
+                m, &job, &storage_c, &node_c, kind, vmid,
+            ));
         }
         if failures.is_empty() {
-            Ok(vec!["INFO: Backup job finished successfully".into()])
+            lines.push("INFO: Backup job finished successfully".into());
+            Ok(lines)
         } else {
             Err(format!("job errors: {}", failures.join("; ")))
         }

@@ -93,7 +93,13 @@ fn cloned_config(
             let is_cd = Disk::parse(&v)
                 .ok()
                 .is_some_and(|d| d.media() == Some("cdrom") || d.storage().is_none());
-            if !is_cd {
+            if is_cd && v.contains("-cloudinit") {
+                // The cloud-init drive is made again for the new guest.
+                if let Some((st, _)) = v.split_once(':') {
+                    let st = storage.unwrap_or(st);
+                    cfg.insert(k.clone(), format!("{st}:vm-{newid}-cloudinit,media=cdrom"));
+                }
+            } else if !is_cd {
                 cfg.insert(k.clone(), disk_for(&v, newid, storage, disk_index, kind));
                 disk_index += 1;
             }
@@ -135,45 +141,84 @@ pub fn clone(
     call.require(&format!("/vms/{newid}"), "VM.Allocate")?;
     let src = model.guest(node, kind, vmid)?.clone();
     let noun = kind.noun();
-    if model.guests.contains_key(&newid) {
-        return Err(ApiError::server(format!(
-            "unable to create {noun} {newid}: config file already exists"
-        )));
-    }
-    Model::check_lock(&src)?;
     let target = p.get("target").unwrap_or(node).to_string();
     if target != node {
         model
             .node(&target)
             .map_err(|_| ApiError::server(format!("no such cluster node '{target}'")))?;
     }
+    // Both: the source's config lock first (an LXC clone takes `disk` on it,
+    // a qemu clone checks it); pve-guest-common AbstractConfig::check_lock.
+    Model::check_lock(&src)?;
+    if model.guests.contains_key(&newid) {
+        return Err(ApiError::server(match kind {
+            GuestKind::Qemu => format!("unable to create VM {newid}: config file already exists"),
+            GuestKind::Lxc => {
+                let at = model
+                    .guests
+                    .get(&newid)
+                    .map(|g| g.node.clone())
+                    .unwrap_or_default();
+                format!("CT {newid} already exists on node '{at}'")
+            }
+        }));
+    }
     let full = p.flag("full").unwrap_or(!src.template());
     let snapname = p.get("snapname");
-    if kind == GuestKind::Lxc && src.running && full && snapname.is_none() {
-        return Err(ApiError::server(
-            "Full clone of a running container is only possible from a snapshot",
-        ));
-    }
-    if !full && p.get("storage").is_some() {
+    let storage = p.get("storage");
+    if !full && storage.is_some() {
         return Err(ApiError::server(
             "parameter 'storage' not allowed for linked clones",
         ));
     }
-    if target != node {
-        let local = src.disks().iter().any(|(_, d)| {
-            d.storage()
-                .is_none_or(|s| !model.storages.iter().any(|st| st.id == s && st.shared))
-        });
-        if local
-            && p.get("storage")
-                .is_none_or(|s| !model.storages.iter().any(|st| st.id == s && st.shared))
-        {
-            return Err(ApiError::server(format!(
-                "can't clone {noun} to node '{target}' ({noun} uses local storage)"
-            )));
+    let base_cfg = match snapname {
+        Some(s) => src
+            .snapshots
+            .get(s)
+            .ok_or_else(|| ApiError::server(format!("snapshot '{s}' does not exist")))?
+            .config
+            .clone(),
+        None => src.config.clone(),
+    };
+    let base = SimGuest {
+        config: base_cfg.clone(),
+        ..src.clone()
+    };
+    // Whether every volume is on shared storage, as each kind decides it.
+    let shared = match kind {
+        // qemu: CD-ROMs (ISOs, cloud-init drives) count; `storage` does not
+        // make local disks shared (Qemu.pm $check_storage_access_clone).
+        GuestKind::Qemu => base
+            .volumes()
+            .iter()
+            .all(|(_, d, _)| d.storage().is_some_and(|st| model.is_shared(st))),
+        // LXC: volumes only; a given `storage` stands in for each volume's
+        // (LXC.pm clone_vm: `$sid = $storage if defined($storage)`). A running
+        // container is cloned in full only from a snapshot, checked per
+        // volume before sharedness is decided.
+        GuestKind::Lxc => {
+            let mut all = true;
+            for (_, d, cd) in base.volumes() {
+                if cd {
+                    continue;
+                }
+                if full && src.running && snapname.is_none() {
+                    return Err(ApiError::server(
+                        "Full clone of a running container is only possible from a snapshot",
+                    ));
+                }
+                let sid = storage.or(d.storage()).unwrap_or_default();
+                all &= model.is_shared(sid);
+            }
+            all
         }
+    };
+    if target != node && !shared {
+        return Err(ApiError::server(format!(
+            "can't clone {noun} to node '{target}' ({noun} uses local storage)"
+        )));
     }
-    if let Some(st) = p.get("storage") {
+    if let Some(st) = storage {
         let s = model.storage_on(st, &target)?;
         let content = if kind == GuestKind::Qemu {
             "images"
@@ -191,16 +236,7 @@ pub fn clone(
             )));
         }
     }
-    let base_cfg = match snapname {
-        Some(s) => src
-            .snapshots
-            .get(s)
-            .ok_or_else(|| ApiError::server(format!("snapshot '{s}' does not exist")))?
-            .config
-            .clone(),
-        None => src.config.clone(),
-    };
-    let mut cfg = cloned_config(model, &base_cfg, kind, newid, p.get("storage"));
+    let mut cfg = cloned_config(model, &base_cfg, kind, newid, storage);
     let name_key = if kind == GuestKind::Qemu {
         "name"
     } else {
@@ -230,10 +266,11 @@ pub fn clone(
             snapshots: BTreeMap::new(),
             started_unix: None,
             phase,
+            pending: BTreeMap::new(),
         },
     );
     let total: u64 = src.disks().iter().filter_map(|(_, d)| d.size_bytes()).sum();
-    let mut spec = TaskSpec::new(
+    let spec = TaskSpec::new(
         node,
         if kind == GuestKind::Qemu {
             "qmclone"
@@ -243,8 +280,17 @@ pub fn clone(
         vmid.to_string(),
         call.upid_user(),
     )
-    .vmid(newid)
-    .lock("clone");
+    .vmid(newid);
+    let spec = match kind {
+        // The new VM's config is locked `clone`; the worker holds the source's
+        // config file lock, exclusively while it runs (Qemu.pm clone_vm
+        // $lock_source_vm), so a second clone of a running VM fails on it.
+        GuestKind::Qemu => spec.lock("clone").flock(GuestKind::Qemu, vmid, src.running),
+        // The source's config is locked `disk` before the worker starts and
+        // until it ends; the new CT's is `create` (LXC.pm clone_vm).
+        GuestKind::Lxc => spec.lock("create").lock_other(vmid, "disk"),
+    };
+    let mut spec = spec;
     for (k, d) in src.disks() {
         spec = spec.header(format!(
             "create {} clone of drive {k} ({})",
@@ -316,8 +362,18 @@ pub fn template(
         }
     };
     match kind {
+        // The conversion runs in a `vztemplate` worker; the API answers null
+        // at once (LXC.pm template: fork_worker, then `return undef`).
         GuestKind::Lxc => {
-            make_template(model);
+            let spec = TaskSpec::new(node, "vztemplate", vmid.to_string(), call.upid_user())
+                .vmid(vmid)
+                .flock(GuestKind::Lxc, vmid, true)
+                .step(2.0, 100.0, "converting the rootfs into a base image")
+                .finish(move |m| {
+                    make_template(m);
+                    Ok(Vec::new())
+                });
+            tasks::start(call.shared, model, spec);
             Ok(Value::Null)
         }
         GuestKind::Qemu => {

@@ -168,6 +168,17 @@ pub fn node_status(call: &Call, model: &mut Model, node: &str) -> Result<Value, 
     }))
 }
 
+/// `GET /nodes/{node}/time`: UTC seconds, the same wall clock read as if it
+/// were UTC (`localtime`), and the zone name.
+pub fn node_time(call: &Call, model: &mut Model, node: &str) -> Result<Value, ApiError> {
+    call.check(&[], &["node"])?;
+    call.require(&format!("/nodes/{node}"), "Sys.Audit")?;
+    let n = model.node(node)?;
+    let now = crate::sim::model::now_unix();
+    let offset = crate::timefmt::in_zone(now, &n.zone()).offset().seconds();
+    Ok(json!({"timezone": n.timezone, "time": now, "localtime": now + i64::from(offset)}))
+}
+
 pub fn network(call: &Call, model: &mut Model, node: &str) -> Result<Value, ApiError> {
     call.check(
         &[opt(

@@ -165,7 +165,10 @@ pub fn delete_volume(
         None => Err(format!(
             "removing archive {path} failed: No such file or directory"
         )),
-        Some(v) if v.protected => Err(format!("cannot remove protected archive '{path}'")),
+        // The API's delete goes through the plugin's free_image (Plugin.pm).
+        Some(v) if v.protected => Err(format!(
+            "cannot remove protected volume '{name}' on '{storage}'"
+        )),
         Some(_) => Ok(()),
     };
     let delay = call.params.int("delay").is_some();

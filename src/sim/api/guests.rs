@@ -101,7 +101,8 @@ pub fn config(
                 .ok_or_else(|| ApiError::server(format!("snapshot '{s}' does not exist")))?
                 .config
         }
-        None => &g.config,
+        None if call.params.flag("current") == Some(true) => &g.config,
+        None => &g.config_with_pending(),
     };
     Ok(config_json(kind, cfg))
 }
@@ -244,6 +245,9 @@ pub fn set_config(
             "detected modified configuration - file changed by other user? Try again.",
         ));
     }
+    // A running VM that does not hot-plug NICs takes a NIC change at its
+    // next start; everything else here applies at once.
+    let defer_nics = kind == GuestKind::Qemu && g.running && !g.hotplugs_network();
     for (k, v) in &call.params.0 {
         if matches!(
             k.as_str(),
@@ -251,7 +255,14 @@ pub fn set_config(
         ) {
             continue;
         }
-        g.config.insert(k.clone(), v.clone());
+        let nic = k
+            .strip_prefix("net")
+            .is_some_and(|i| i.parse::<u32>().is_ok());
+        if defer_nics && nic {
+            g.pending.insert(k.clone(), v.clone());
+        } else {
+            g.config.insert(k.clone(), v.clone());
+        }
     }
     if let Some(del) = call.params.get("delete") {
         for key in del.split([',', ';', ' ']).filter(|s| !s.is_empty()) {

@@ -140,6 +140,27 @@ pub fn migrate(
         d.storage()
             .is_none_or(|s| !model.storages.iter().any(|st| st.id == s && st.shared))
     });
+    // What the worker's prepare step refuses (QemuMigrate.pm prepare and
+    // scan_local_volumes): a volume whose storage the target lacks, and for
+    // qemu a CD-ROM image on local storage (a cloud-init drive is made again).
+    let mut problems: Vec<(String, String)> = Vec::new();
+    for (_, d, cd) in g.volumes() {
+        let Some(sid) = d.storage() else { continue };
+        let volid = d.volume().unwrap_or_default().to_string();
+        let shared = model.is_shared(sid);
+        if !model
+            .storages
+            .iter()
+            .any(|st| st.id == sid && st.on_node(&target))
+        {
+            problems.push((
+                volid,
+                format!("storage '{sid}' is not available on node '{target}'"),
+            ));
+        } else if kind == GuestKind::Qemu && cd && !shared && !d.is_cloudinit() {
+            problems.push((volid, "local cdrom image".to_string()));
+        }
+    }
     let mut spec = TaskSpec::new(
         node,
         if kind == GuestKind::Qemu {
@@ -158,6 +179,37 @@ pub fn migrate(
         kind.noun(),
         tnode.ip
     ));
+    if !problems.is_empty() {
+        // qemu logs each volume it cannot move, then gives up; the worker
+        // ends "migration aborted" (QemuMigrate.pm scan_local_volumes,
+        // AbstractMigrate.pm). A container's migration stops at the first.
+        let mut spec = spec;
+        let why = match kind {
+            GuestKind::Qemu => {
+                for (volid, why) in &problems {
+                    spec = spec.step(
+                        0.1,
+                        1.0,
+                        format!("{} WARN: can't migrate local disk '{volid}': {why}", hms()),
+                    );
+                }
+                "Problem found while scanning volumes - can't migrate VM - check log".to_string()
+            }
+            GuestKind::Lxc => problems[0].1.clone(),
+        };
+        let spec = spec
+            .step(0.5, 2.0, format!("{} ERROR: {why}", hms()))
+            .step(
+                0.1,
+                3.0,
+                format!(
+                    "{} ERROR: migration aborted (duration 00:00:01): {why}",
+                    hms()
+                ),
+            )
+            .fail_at(3.0, "migration aborted");
+        return Ok(json!(tasks::start(call.shared, model, spec).as_str()));
+    }
     if local_disks {
         spec = spec.step(
             0.5,
@@ -294,6 +346,7 @@ pub fn power(
             if let Some(g) = m.guests.get_mut(&vmid) {
                 match action.as_str() {
                     "start" | "reboot" => {
+                        g.apply_pending();
                         g.running = true;
                         g.started_unix = Some(now_unix());
                     }

@@ -7,6 +7,7 @@ mod content;
 mod guests;
 mod lifecycle;
 mod restore;
+mod retention;
 mod snapshots;
 mod tasks;
 
@@ -116,6 +117,7 @@ fn node_call(call: &Call, model: &mut Model, node: &str, rest: &[&str]) -> Resul
     let m = call.method;
     match rest {
         ["status"] if m == "GET" => cluster::node_status(call, model, node),
+        ["time"] if m == "GET" => cluster::node_time(call, model, node),
         ["network"] if m == "GET" => cluster::network(call, model, node),
         ["storage"] if m == "GET" => cluster::storages(call, model, node),
         ["storage", storage, "content"] if m == "GET" => {

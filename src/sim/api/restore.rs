@@ -96,10 +96,20 @@ pub fn restore(
             }));
         }
     }
-    let storage = p
-        .get("storage")
-        .map(str::to_string)
-        .unwrap_or_else(|| "local-lvm".into());
+    // Without `storage`, pve-container restores to `local`; qemu-server puts
+    // each disk back on the storage it came from (checked in the worker).
+    let given = p.get("storage").map(str::to_string);
+    let storage = match (&given, kind) {
+        (Some(s), _) => s.clone(),
+        (None, GuestKind::Lxc) => "local".into(),
+        (None, GuestKind::Qemu) => String::new(),
+    };
+    if storage.is_empty() {
+        let Some(archive) = archive else {
+            return create(call, model, node, kind, vmid, "local-lvm");
+        };
+        return restore_archive(call, model, node, kind, vmid, &archive, None);
+    }
     let st = model.storage_on(&storage, node)?.clone();
     let content = if kind == GuestKind::Qemu {
         "images"
@@ -119,9 +129,22 @@ pub fn restore(
     let Some(archive) = archive else {
         return create(call, model, node, kind, vmid, &storage);
     };
-    let (astore, aname) = archive
-        .split_once(':')
-        .unwrap_or(("local", archive.as_str()));
+    restore_archive(call, model, node, kind, vmid, &archive, Some(&storage))
+}
+
+/// Restore `archive` as guest `vmid`, its disks on `storage` (None: each on
+/// the storage it was backed up from).
+fn restore_archive(
+    call: &Call,
+    model: &mut Model,
+    node: &str,
+    kind: GuestKind,
+    vmid: u32,
+    archive: &str,
+    storage: Option<&str>,
+) -> Result<Value, ApiError> {
+    let p = &call.params;
+    let (astore, aname) = archive.split_once(':').unwrap_or(("local", archive));
     let backup = model
         .volumes(astore, node)
         .iter()
@@ -138,11 +161,10 @@ pub fn restore(
         super::backup::dump_dir(astore),
         aname.trim_start_matches("backup/")
     );
+    // The API handler resolves the archive before any worker starts
+    // (`abs_filesystem_path`): a missing one is a plain error, no task.
     let Some(backup) = backup else {
-        let msg = format!("unable to restore {noun} {vmid} - can't find archive file '{path}'");
-        return Ok(json!(
-            tasks::finished(call.shared, model, spec, Err(msg)).as_str()
-        ));
+        return Err(ApiError::server(format!("can't find file '{archive}'")));
     };
     let Some((bkind, bconfig)) = backup.backup_of.clone().filter(|(k, _)| *k == kind) else {
         let msg = match kind {
@@ -158,7 +180,17 @@ pub fn restore(
         ));
     };
     let unique = p.flag("unique").unwrap_or(false);
-    let mut config = restored_config(model, &bconfig, bkind, vmid, &storage, unique);
+    let unavailable = match storage {
+        Some(_) => None,
+        None => bconfig
+            .iter()
+            .filter(|(k, _)| crate::pve::propstring::is_disk_key(k))
+            .filter_map(|(_, v)| Disk::parse(v).ok())
+            .filter(|d| d.media() != Some("cdrom"))
+            .filter_map(|d| d.storage().map(str::to_string))
+            .find(|s| model.storage_on(s, node).is_err()),
+    };
+    let mut config = restored_config(model, &bconfig, bkind, vmid, storage, unique);
     if let Some(h) = p.get("hostname").filter(|_| kind == GuestKind::Lxc) {
         config.insert("hostname".into(), h.to_string());
     }
@@ -176,10 +208,18 @@ pub fn restore(
             snapshots: BTreeMap::new(),
             started_unix: None,
             phase,
+            pending: BTreeMap::new(),
         },
     );
     let total = backup.size.max(1 << 28);
-    let mut spec = spec.lock("create").header(match kind {
+    let mut spec = spec.lock("create");
+    if let Some(s) = unavailable {
+        spec = spec.fail_at(
+            5.0,
+            &format!("storage '{s}' is not available on node '{node}'"),
+        );
+    }
+    let mut spec = spec.header(match kind {
         GuestKind::Qemu => format!("restore vma archive: zstd -q -d -c {path} | vma extract -v -r /var/tmp/vzdumptmp.fifo - /var/tmp/vzdumptmp"),
         GuestKind::Lxc => format!("recovering backed-up configuration from '{archive}'"),
     });
@@ -220,11 +260,21 @@ pub fn restore(
             Ok(Vec::new())
         })
         .undo(move |m| {
-            match previous {
-                Some(p) => m.guests.insert(vmid, p),
-                None => m.guests.remove(&vmid),
-            };
+            // pve-container removes what it made; qemu-server leaves the VM
+            // as it is ("state is NOT cleaned up"), only its lock goes.
+            if kind == GuestKind::Lxc {
+                match previous {
+                    Some(p) => m.guests.insert(vmid, p),
+                    None => m.guests.remove(&vmid),
+                };
+            }
         });
+    let spec = match kind {
+        GuestKind::Qemu => spec.on_failure(format!(
+            "error before or during data restore, some or all disks were not completely restored. VM {vmid} state is NOT cleaned up."
+        )),
+        GuestKind::Lxc => spec,
+    };
     Ok(json!(tasks::start(call.shared, model, spec).as_str()))
 }
 
@@ -234,7 +284,7 @@ fn restored_config(
     src: &BTreeMap<String, String>,
     kind: GuestKind,
     vmid: u32,
-    storage: &str,
+    storage: Option<&str>,
     unique: bool,
 ) -> BTreeMap<String, String> {
     let mut cfg = src.clone();
@@ -251,7 +301,8 @@ fn restored_config(
                 && d.media() != Some("cdrom")
             {
                 let size = d.size().map(|s| format!(",size={s}")).unwrap_or_default();
-                cfg.insert(k, format!("{storage}:vm-{vmid}-disk-{index}{size}"));
+                let to = storage.or(d.storage()).unwrap_or("local");
+                cfg.insert(k, format!("{to}:vm-{vmid}-disk-{index}{size}"));
                 index += 1;
             }
         } else if unique && k.starts_with("net") && k[3..].chars().all(|c| c.is_ascii_digit()) {
@@ -350,6 +401,7 @@ fn create(
             snapshots: BTreeMap::new(),
             started_unix: None,
             phase,
+            pending: BTreeMap::new(),
         },
     );
     let start = call.params.flag("start").unwrap_or(false);

@@ -238,9 +238,15 @@ pub fn rollback(
             tasks::finished(call.shared, model, spec, Err(msg)).as_str()
         ));
     }
-    let name = name.to_string();
+    let name_text = name.to_string();
     let start = call.params.flag("start").unwrap_or(false);
     let mut spec = spec.lock("rollback");
+    // The worker checks every volume before it stops the guest.
+    if let Some(msg) = newest_only_refusal(model, &g, name) {
+        let spec = spec.step(0.5, 5.0, "").fail_at(5.0, &msg);
+        return Ok(json!(tasks::start(call.shared, model, spec).as_str()));
+    }
+    let name = name_text;
     if g.running {
         spec = spec.step(1.0, 30.0, format!("stopping {} {vmid}", kind.noun()));
     }
@@ -265,4 +271,37 @@ pub fn rollback(
         Ok(Vec::new())
     });
     Ok(json!(tasks::start(call.shared, model, spec).as_str()))
+}
+
+/// ZFS rolls a volume back only to its most recent snapshot
+/// (pve-storage `ZFSPoolPlugin::volume_rollback_is_possible`): the refusal
+/// for the first such disk that has newer snapshots, in Proxmox's words.
+fn newest_only_refusal(
+    model: &Model,
+    g: &crate::sim::model::SimGuest,
+    name: &str,
+) -> Option<String> {
+    let target = g.snapshots.get(name)?;
+    let newer = g
+        .snapshots
+        .values()
+        .any(|s| s.name != name && s.snaptime > target.snaptime);
+    if !newer {
+        return None;
+    }
+    g.disks().into_iter().find_map(|(_, d)| {
+        let storage = d.storage()?;
+        let kind = model
+            .storages
+            .iter()
+            .find(|s| s.id == storage)?
+            .kind
+            .as_str();
+        (kind == "zfspool").then(|| {
+            format!(
+                "can't rollback, '{name}' is not most recent snapshot on '{}'",
+                d.volume().unwrap_or_default()
+            )
+        })
+    })
 }

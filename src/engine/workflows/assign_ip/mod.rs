@@ -8,14 +8,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::common::guest::gref;
-use super::common::network::{Configured, Verified, planned_cidr};
+use super::common::network::{Applies, Configured, applies, delivery_of, net_change, planned_cidr};
 use super::common::safety::{SnapshotSpec, back_to_safety, take_snapshot};
 use super::{Outcome, Run, Workflow, failed};
 use crate::action_kind::ActionKind;
 use crate::config::policies::SafetyTrigger;
 use crate::engine::action::GuestSel;
 use crate::engine::error::EngineError;
-use crate::engine::plan::{Plan, PlanContext, StepList, TargetPlan, snapshot_name};
+use crate::engine::plan::{Delivery, Plan, PlanContext, StepList, TargetPlan, snapshot_name};
 use crate::engine::snapshot_catalog::Purpose;
 use crate::ipam::alloc::Ipam;
 use crate::ipam::ranges::subnet_of;
@@ -23,8 +23,6 @@ use crate::ipam::{MacWanted, ReserveRequest};
 use crate::macaddr::MacAddr;
 use crate::policy::Policy;
 use crate::pve::GuestKind;
-use crate::pve::propstring::{IpConfig, IpSetting, LxcNet, QemuNet};
-use crate::pve::requests::ConfigChange;
 use std::net::Ipv4Addr;
 
 /// Give a guest a static address.
@@ -36,6 +34,14 @@ pub struct AssignStaticIp {
     /// None: the guest's own MAC, else one by the scheme.
     pub mac: Option<MacAddr>,
     pub hostname: Option<String>,
+}
+
+/// What the verify step found: the config carries the address, and when
+/// the guest will use it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct AddressCheck {
+    verified: bool,
+    applies: Applies,
 }
 
 /// What the record step made active.
@@ -120,22 +126,36 @@ impl Workflow for AssignStaticIp {
             );
             safety = Some(n);
         }
+        let delivery = Delivery::of(g.kind, g.has_cloudinit());
+        let mac_text = a.mac.map(|m| m.to_string()).unwrap_or_default();
         steps.add(
             "configure",
             None,
-            format!(
-                "set {} {}/{} gw {} MAC {} on {}",
-                if g.kind == GuestKind::Qemu {
-                    "ipconfig0"
-                } else {
-                    "net0"
-                },
-                a.ip,
-                subnet.subnet.prefix_len(),
-                subnet.gateway,
-                a.mac.map(|m| m.to_string()).unwrap_or_default(),
-                g.name
-            ),
+            match delivery {
+                Delivery::Container => format!(
+                    "set net0 {}/{} gw {} MAC {mac_text} on {}",
+                    a.ip,
+                    subnet.subnet.prefix_len(),
+                    subnet.gateway,
+                    g.name
+                ),
+                Delivery::CloudInit => format!(
+                    "set ipconfig0 {}/{} gw {} and MAC {mac_text} on {}{}",
+                    a.ip,
+                    subnet.subnet.prefix_len(),
+                    subnet.gateway,
+                    g.name,
+                    if g.is_running() {
+                        " (cloud-init applies it at the next boot)"
+                    } else {
+                        ""
+                    }
+                ),
+                Delivery::Manual => format!(
+                    "set MAC {mac_text} on {}; {} is reserved for it, not set (no cloud-init drive)",
+                    g.name, a.ip
+                ),
+            },
         );
         steps.add("verify", None, "read the config back");
         steps.add("record", None, "make the address active in the database");
@@ -150,6 +170,13 @@ impl Workflow for AssignStaticIp {
         ));
         p.steps = steps.into_steps();
         p.safety_snapshot = safety;
+        p.notes.extend(delivery.explain(&g.name, Some(a.ip), a.mac));
+        if delivery == Delivery::CloudInit && g.is_running() {
+            p.notes.push(format!(
+                "{} is running: cloud-init gives it {} only when it next boots; until then it keeps its current address",
+                g.name, a.ip
+            ));
+        }
         p.targets.push(TargetPlan {
             node: g.node.clone(),
             vmid: g.vmid,
@@ -165,6 +192,9 @@ impl Workflow for AssignStaticIp {
             storage: None,
             ip_allocation: Some(a.id),
             name_reservation: None,
+            from_snapshot: None,
+            eject: Vec::new(),
+            delivery: Some(delivery),
         });
         Ok(p)
     }
@@ -180,7 +210,9 @@ impl Workflow for AssignStaticIp {
             };
             let safety = run.plan.safety_snapshot.clone();
             match steps(run, g, &t, safety.as_deref()).await {
-                Ok(()) => Outcome::Succeeded(json!({"guest": g.vmid, "ip": t.ip, "mac": t.mac})),
+                Ok(applies) => Outcome::Succeeded(
+                    json!({"guest": g.vmid, "ip": t.ip, "mac": t.mac, "applies": applies}),
+                ),
                 Err(e) => {
                     back_to_safety(run, g, safety.as_deref(), e, json!({"guest": g.vmid})).await
                 }
@@ -194,7 +226,7 @@ async fn steps(
     g: &GuestSel,
     t: &TargetPlan,
     safety: Option<&str>,
-) -> Result<(), EngineError> {
+) -> Result<Applies, EngineError> {
     let c = run.client();
     let r = gref(g);
     let r = &r;
@@ -217,31 +249,11 @@ async fn steps(
     );
     run.step("configure", |_ctx| async move {
         let cfg = c.guest_config(r).await?;
-        let change = match g.kind {
-            GuestKind::Qemu => {
-                let mut net = cfg
-                    .qemu_net(0)
-                    .unwrap_or_else(|| QemuNet::new("virtio", mac, &t.bridge));
-                net.set_mac(mac);
-                ConfigChange::default().set("net0", net.to_string()).set(
-                    "ipconfig0",
-                    IpConfig::new(IpSetting::Static(cidr), t.gateway).to_string(),
-                )
-            }
-            GuestKind::Lxc => {
-                let mut net = cfg.lxc_net(0).unwrap_or_else(|| {
-                    LxcNet::new("eth0", &t.bridge, mac, IpSetting::Static(cidr), t.gateway)
-                });
-                net.set_mac(mac);
-                net.set_ip(IpSetting::Static(cidr));
-                if let Some(gw) = t.gateway {
-                    net.set_gw(gw);
-                }
-                ConfigChange::default()
-                    .set("net0", net.to_string())
-                    .set("hostname", &t.hostname)
-            }
-        };
+        let delivery = delivery_of(g.kind, t.delivery, &cfg);
+        let mut change = net_change(g.kind, &cfg, delivery, mac, cidr, t);
+        if g.kind == GuestKind::Lxc {
+            change = change.set("hostname", &t.hostname);
+        }
         c.set_config(r, &change).await?;
         Ok(Configured {
             ip: cidr.to_string(),
@@ -249,19 +261,25 @@ async fn steps(
         })
     })
     .await?;
-    run.step("verify", |_ctx| async move {
-        let cfg = c.guest_config(r).await?;
-        let nics = crate::inventory::nics_of(g.kind, &cfg);
-        let nic = nics.first();
-        if nic.and_then(|n| n.address()) != Some(ip) || nic.and_then(|n| n.mac) != Some(mac) {
-            return Err(EngineError::Step(format!(
-                "{} does not carry {ip} / {mac} after the change",
-                g.name
-            )));
-        }
-        Ok(Verified { verified: true })
-    })
-    .await?;
+    let checked = run
+        .step("verify", |_ctx| async move {
+            let cfg = c.guest_config(r).await?;
+            let delivery = delivery_of(g.kind, t.delivery, &cfg);
+            let nics = crate::inventory::nics_of(g.kind, &cfg);
+            let nic = nics.first();
+            let ip_ok = delivery == Delivery::Manual || nic.and_then(|n| n.address()) == Some(ip);
+            if !ip_ok || nic.and_then(|n| n.mac) != Some(mac) {
+                return Err(EngineError::Step(format!(
+                    "{} does not carry {ip} / {mac} after the change",
+                    g.name
+                )));
+            }
+            Ok(AddressCheck {
+                verified: true,
+                applies: applies(run, r, delivery).await?,
+            })
+        })
+        .await?;
     let (a, vmid, node) = (t.ip_allocation, g.vmid, t.node.clone());
     run.step("record", |_ctx| async move {
         run.engine
@@ -284,5 +302,5 @@ async fn steps(
             .await
     })
     .await?;
-    Ok(())
+    Ok(checked.applies)
 }

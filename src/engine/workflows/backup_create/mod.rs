@@ -18,7 +18,7 @@ use crate::engine::action::GuestSel;
 use crate::engine::core::Engine;
 use crate::engine::error::EngineError;
 use crate::engine::plan::{Plan, PlanContext, PlanFacts, StepList};
-use crate::pve::requests::{BackupMode, Compression, VzdumpOptions};
+use crate::pve::requests::{BackupMode, Compression, VzdumpOptions, notes_template};
 
 /// Back a guest up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +106,9 @@ impl Workflow for CreateBackup {
         } = self;
 
         let g = ctx.guest(guest)?;
+        if let Some(n) = notes {
+            notes_template(n).map_err(|e| EngineError::Invalid(format!("backup notes: {e}")))?;
+        }
         let st = storage_on(ctx, &g.node, storage)
             .ok_or_else(|| EngineError::Invalid(format!("{} has no storage {storage}", g.node)))?;
         if !st.content.iter().any(|c| c == "backup") {
@@ -215,6 +218,22 @@ impl Workflow for CreateBackup {
     }
 }
 
+/// The notes vzdump writes: the requester's text (or the guest's name)
+/// meant literally, with this action's marker on its first line (a dir
+/// storage keeps only the first line, and the marker finds the archive).
+fn notes_with_mark(notes: Option<&str>, mark: &str) -> Result<String, EngineError> {
+    let text = notes.unwrap_or("{{guestname}}");
+    let (first, rest) = match text.split_once('\n') {
+        Some((f, r)) => (f.trim_end_matches('\r'), Some(r)),
+        None => (text, None),
+    };
+    let with_mark = match rest {
+        Some(r) => format!("{first} ({mark})\n{r}"),
+        None => format!("{first} ({mark})"),
+    };
+    notes_template(&with_mark).map_err(|e| EngineError::Invalid(format!("backup notes: {e}")))
+}
+
 impl CreateBackup {
     async fn steps(&self, run: &Run) -> Result<Value, EngineError> {
         let g = &self.guest;
@@ -253,7 +272,7 @@ impl CreateBackup {
                     mode: BackupMode::parse(mode),
                     storage: Some(storage.to_string()),
                     compress: Compression::parse(compress),
-                    notes_template: Some(format!("{} ({mark})", notes.unwrap_or("{{guestname}}"))),
+                    notes_template: Some(notes_with_mark(notes, mark)?),
                     ..Default::default()
                 };
                 let out = ctx.task(|| run.client().vzdump(node, &opts)).await?;

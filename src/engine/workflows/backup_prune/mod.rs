@@ -90,7 +90,7 @@ impl Workflow for PruneBackups {
             ctx.facts.backups_on(&node, storage),
             *vmid,
             keep,
-            &jiff::tz::TimeZone::system(),
+            &ctx.facts.zone_of(&node),
         );
         let name = guest
             .as_ref()
@@ -105,7 +105,7 @@ impl Workflow for PruneBackups {
         for (c, m) in &marks {
             let when = c
                 .ctime
-                .map(|t| crate::timefmt::format_local(t, "%Y-%m-%d %H:%M"))
+                .map(|t| crate::timefmt::format_in(t, "%Y-%m-%d %H:%M", &ctx.facts.zone_of(&node)))
                 .unwrap_or_default();
             p.notes.push(format!(
                 "{:<9} {when}  {}",

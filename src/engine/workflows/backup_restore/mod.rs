@@ -10,11 +10,13 @@ use serde_json::{Value, json};
 use std::net::Ipv4Addr;
 
 use super::backup_verify::archive_subject;
-use super::common::backup::find_archive;
-use super::common::guest::{Made, destroy_made_guest, wait_unlocked};
+use super::common::backup::{find_archive, storage_on};
+use super::common::guest::{Made, claim_vmid, destroy_made_guest, wait_unlocked};
 use super::common::lvm::{LvPurpose, record_made, snapshot_step};
-use super::common::lvm_plan::split_volume;
+use super::common::lvm_plan::{find_origin, lvcreate_line, new_snapshot, split_volume};
 use super::common::network::{configure, settle_identity, verify};
+use super::replicate::plan::configure_line;
+use super::replicate::route::restore_storage;
 use super::step::{done, note};
 use super::{Outcome, Run, Workflow, failed};
 use crate::action_kind::ActionKind;
@@ -171,20 +173,23 @@ impl Workflow for RestoreBackup {
                     ))
                 })?,
         };
-        // Disks go to the target's first storage that takes guest disks.
-        let want = if archive_kind == GuestKind::Lxc {
-            "rootdir"
-        } else {
-            "images"
-        };
-        let disk_storage = ctx
-            .inventory
-            .storages
-            .iter()
-            .filter(|s| s.node == target && s.content.iter().any(|x| x == want))
-            .map(|s| s.storage.clone())
-            .next()
-            .ok_or_else(|| EngineError::Invalid(format!("{target} has no storage for {want}")))?;
+        // Proxmox restores only an archive the target node can read: one on
+        // storage local to another node is refused here, not by Proxmox.
+        let archive_storage = storage_of(volid);
+        let shared = storage_on(ctx, &node, archive_storage).is_some_and(|s| s.shared);
+        if target != node && !shared {
+            return Err(EngineError::NotPossible(format!(
+                "{} is on {archive_storage}, which is local to {node}: {target} cannot read it. Restore it on {node}, or copy it to storage {target} reaches first (backup sync)",
+                short_volid(volid)
+            )));
+        }
+        // The disks go where the original's were when the target has that
+        // storage, else to the target's roomiest storage for guest disks.
+        let preferred = guest
+            .as_ref()
+            .and_then(|g| ctx.inventory.guest(g.vmid))
+            .and_then(|g| g.storages.first().cloned());
+        let disk_storage = restore_storage(ctx, archive_kind, preferred.as_deref(), &target)?;
         let wish = Wish {
             name: new_name.clone(),
             ip: *new_ip,
@@ -214,26 +219,32 @@ impl Workflow for RestoreBackup {
         if *snapshot_target {
             let lvs = ctx.facts.lvs_of(&target);
             let (vg, lv) = split_volume(&ops.lvm.default_volume)?;
-            let origin = lvs
-                .iter()
-                .find(|l| l.vg == vg && l.name == lv)
-                .ok_or_else(|| {
-                    EngineError::Invalid(format!("{target} has no {vg}/{lv} to snapshot first"))
-                })?;
-            let size = crate::lvm::SnapshotSize::parse(&ops.lvm.snapshot_size)
-                .map(|s| s.lvcreate_size(origin.size_bytes.unwrap_or(0)))
-                .ok_or_else(|| EngineError::Invalid("bad lvm.snapshot_size".into()))?;
-            let name = format!("pre-restore-{}", crate::timefmt::now_local("%Y-%m-%d-%H%M"));
+            let origin = find_origin(lvs, &target, &vg, &lv)?;
+            let wanted = format!("pre-restore-{}", crate::timefmt::now_local("%Y-%m-%d-%H%M"));
+            let (name, size) = new_snapshot(ctx, lvs, origin, Some(&wanted), None)?;
             steps.add(
                 "target-snapshot",
                 tn,
-                format!("lvcreate -s -L {size} -n {name} {vg}/{lv} on {target}"),
+                format!(
+                    "{} on {target}",
+                    lvcreate_line(&vg, &lv, &name, size.as_deref())
+                ),
             );
             p.safety_snapshot = Some(name);
-            p.params.insert("target.size".into(), size);
+            if let Some(size) = size {
+                p.params.insert("target.size".into(), size);
+            }
             p.params
                 .insert("target.volume".into(), format!("{vg}/{lv}"));
         }
+        steps.add(
+            "prepare",
+            tn,
+            format!(
+                "check that VMID {} is still free (then a guest with it is this restore's to remove on failure)",
+                t.vmid
+            ),
+        );
         steps.add(
             "restore",
             tn,
@@ -243,23 +254,7 @@ impl Workflow for RestoreBackup {
                 t.vmid
             ),
         );
-        steps.add(
-            "configure",
-            tn,
-            format!(
-                "set {} {}, MAC {}, address {}/{} gw {}",
-                if archive_kind == GuestKind::Qemu {
-                    "name"
-                } else {
-                    "hostname"
-                },
-                t.hostname,
-                t.mac.map(|m| m.to_string()).unwrap_or_default(),
-                t.ip.map(|i| i.to_string()).unwrap_or_default(),
-                t.prefix_len,
-                t.gateway.map(|g| g.to_string()).unwrap_or_default()
-            ),
-        );
+        steps.add("configure", tn, configure_line(&t, archive_kind));
         if *start {
             steps.add("start", tn, format!("start {}", t.name));
         }
@@ -305,7 +300,7 @@ impl RestoreBackup {
         let at = |s: &str| format!("{s}@{}", t.node);
         if run.has_step(&at("target-snapshot")) {
             let name = run.plan.safety_snapshot.clone().unwrap_or_default();
-            let (volume, size) = (run.param("target.volume")?, run.param("target.size")?);
+            let (volume, size) = (run.param("target.volume")?, run.plan.param("target.size"));
             run.step(&at("target-snapshot"), |ctx| {
                 snapshot_step(ctx, &t.node, volume, &name, size)
             })
@@ -322,6 +317,12 @@ impl RestoreBackup {
         }
         let target = GuestRef::new(&t.node, kind, t.vmid);
         let target = &target;
+        // Who owns the VMID is settled before the restore task: a failed
+        // qemu restore leaves its guest behind (Proxmox does not clean it
+        // up), and this record is what lets the cleanup remove it.
+        if run.has_step(&at("prepare")) {
+            run.step(&at("prepare"), |_ctx| claim_vmid(run, t)).await?;
+        }
         run.step(&at("restore"), |ctx| async move {
             if ctx.prior_upid.is_none() {
                 match run.locate(t.vmid).await? {
@@ -415,15 +416,20 @@ impl RestoreBackup {
     }
 }
 
-/// A failed restore leaves nothing behind: the guest it made goes, the
-/// identities it held are given back.
+/// A failed restore leaves nothing behind: the guest it made goes (Proxmox
+/// leaves a failed VM restore in place), then the identities it held are
+/// given back; if the guest cannot be removed, they stay reserved so that
+/// nothing hands out its VMID, name or address while it is there.
 async fn cleanup(run: &Run, kind: GuestKind, t: &TargetPlan) -> Result<String, EngineError> {
     let mut what = Vec::new();
-    let made: Option<Made> = run
-        .detail_of(&format!("restore@{}", t.node))
-        .await
-        .ok()
-        .flatten();
+    let made: Option<Made> = match run.detail_of(&format!("prepare@{}", t.node)).await {
+        Ok(Some(m)) => Some(m),
+        _ => run
+            .detail_of(&format!("restore@{}", t.node))
+            .await
+            .ok()
+            .flatten(),
+    };
     if made.is_some_and(|m| m.vmid_was_free) && destroy_made_guest(run, kind, t).await?.is_some() {
         what.push(format!("removed the half-restored guest {}", t.vmid));
     }

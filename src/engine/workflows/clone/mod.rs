@@ -6,7 +6,7 @@ use futures_util::future::BoxFuture;
 use rusqlite::Transaction;
 use serde::{Deserialize, Serialize};
 
-use super::replicate::{plan, run, tasks};
+use super::replicate::{plan, route, run, tasks};
 use super::{Outcome, Run, Workflow};
 use crate::action_kind::ActionKind;
 use crate::engine::action::GuestSel;
@@ -58,8 +58,8 @@ impl Workflow for CloneGuest {
         let src = ctx.guest(&self.source)?;
         let role = ctx.role(src, self.role.as_deref())?;
         let node = ctx.pve_node(&self.target_node)?;
-        let (strategy, storage) = plan::strategy(ctx, src, &node)?;
-        let t = ctx.new_identity(
+        let route = route::route(ctx, src, &node)?;
+        let mut t = ctx.new_identity(
             tx,
             action_id,
             NewGuest {
@@ -67,11 +67,12 @@ impl Workflow for CloneGuest {
                 role: &role,
                 kind: src.kind,
                 prefer: None,
-                strategy: Some(strategy),
-                storage,
+                strategy: Some(route.strategy.clone()),
+                storage: route.storage.clone(),
                 wish: Wish::default(),
             },
         )?;
+        plan::apply_route(&mut t, &route, src);
         let mut steps = StepList::default();
         plan::target_steps(&mut steps, &t, src, self.start);
         let mut p = Plan::new(format!(
@@ -83,6 +84,7 @@ impl Workflow for CloneGuest {
             t.name
         ));
         p.steps = steps.into_steps();
+        p.notes = plan::target_notes(&t);
         p.targets.push(t);
         Ok(p)
     }

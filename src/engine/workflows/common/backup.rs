@@ -36,7 +36,8 @@ pub fn describe_keep(k: &KeepRules) -> String {
     }
 }
 
-/// Decide a guest's backups on a storage (newest first).
+/// Decide a guest's backups on a storage (newest first), as Proxmox would
+/// on the node whose zone `tz` is.
 pub fn prune_marks(
     list: &[StorageContent],
     vmid: u32,
@@ -46,11 +47,7 @@ pub fn prune_marks(
     let mine: Vec<&StorageContent> = list.iter().filter(|c| c.vmid == Some(vmid)).collect();
     let candidates: Vec<Candidate> = mine
         .iter()
-        .map(|c| Candidate {
-            id: c.volid.clone(),
-            ctime: c.ctime.unwrap_or(0),
-            protected: c.protected,
-        })
+        .map(|c| Candidate::of(&c.volid, c.ctime.unwrap_or(0), c.protected, tz))
         .collect();
     prune::mark(&candidates, keep, tz)
         .into_iter()
@@ -338,7 +335,8 @@ pub async fn prune_step(
         .client()
         .storage_content(node, storage, Some("backup"), Some(vmid))
         .await?;
-    let marks = prune_marks(&list, vmid, &keep, &jiff::tz::TimeZone::system());
+    let zone = run.engine.node_zone(node).await;
+    let marks = prune_marks(&list, vmid, &keep, &zone);
     let mut removed = Vec::new();
     for (c, m) in &marks {
         if *m == Mark::Remove {
@@ -392,4 +390,65 @@ pub fn storage_on<'a>(
         .storages
         .iter()
         .find(|s| s.node == node && s.storage == storage)
+}
+
+/// A backup proxdeck makes for its own use (a replication's vehicle, a
+/// safety net): found again by the marker in its notes after a crash.
+pub struct MarkedBackup<'a> {
+    pub node: &'a str,
+    pub kind: crate::pve::GuestKind,
+    pub vmid: u32,
+    pub storage: &'a str,
+    pub mode: crate::pve::requests::BackupMode,
+    /// Plain text (no `{{`, no backslashes): the notes it is found by.
+    pub marker: &'a str,
+}
+
+/// The archive of a marked backup, if it exists.
+pub async fn find_marked(run: &Run, b: &MarkedBackup<'_>) -> Result<Option<String>, EngineError> {
+    let list = run
+        .client()
+        .storage_content(b.node, b.storage, Some("backup"), Some(b.vmid))
+        .await?;
+    Ok(list
+        .into_iter()
+        .find(|c| c.notes.as_deref() == Some(b.marker))
+        .map(|c| c.volid))
+}
+
+/// Make a marked backup as a step body (or find the one an earlier run
+/// made): vzdump keeps every other backup (`prune-backups=keep-all=1`), and
+/// one backup of a guest runs at a time in this process, as vzdump locks
+/// the guest for the whole backup.
+pub async fn marked_backup(
+    ctx: &StepCtx,
+    b: &MarkedBackup<'_>,
+) -> Result<(String, bool), EngineError> {
+    let run = &ctx.run;
+    let _held = run.engine.guest_lock(b.vmid).write_owned().await;
+    if ctx.prior_upid.is_none()
+        && let Some(volid) = find_marked(run, b).await?
+    {
+        return Ok((volid, true));
+    }
+    let opts = crate::pve::requests::VzdumpOptions {
+        vmids: vec![b.vmid],
+        mode: Some(b.mode),
+        storage: Some(b.storage.to_string()),
+        compress: Some(crate::pve::requests::Compression::Zstd),
+        notes_template: Some(
+            crate::pve::requests::notes_template(b.marker).map_err(EngineError::Invalid)?,
+        ),
+        ..Default::default()
+    };
+    ctx.task(|| run.client().vzdump(b.node, &opts)).await?;
+    let volid = find_marked(run, b).await?.ok_or_else(|| {
+        EngineError::Step(format!(
+            "vzdump ended but no backup of {} {} is in {}",
+            b.kind.noun(),
+            b.vmid,
+            b.storage
+        ))
+    })?;
+    Ok((volid, false))
 }

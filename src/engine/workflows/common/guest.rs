@@ -28,6 +28,28 @@ pub struct Made {
     pub note: Option<String>,
 }
 
+/// Before a step makes a guest: whether its VMID is still free (then a
+/// guest with it later is this run's), or already holds the guest an
+/// earlier run made (same name); anything else took it meanwhile.
+pub async fn claim_vmid(run: &Run, t: &TargetPlan) -> Result<Made, EngineError> {
+    match run.locate(t.vmid).await? {
+        None => Ok(Made {
+            vmid_was_free: true,
+            note: None,
+        }),
+        Some(r) if r.name.as_deref() == Some(&t.name) => Ok(Made {
+            vmid_was_free: true,
+            note: Some("already created by an earlier run".into()),
+        }),
+        Some(r) => Err(EngineError::Step(format!(
+            "VMID {} was taken meanwhile by {} on {}",
+            t.vmid,
+            r.name.unwrap_or_default(),
+            r.node.unwrap_or_default()
+        ))),
+    }
+}
+
 /// Wait until a guest's config lock clears (a task of an earlier run still working).
 pub async fn wait_unlocked(run: &Run, vmid: u32) -> Result<(), EngineError> {
     for _ in 0..600 {

@@ -44,7 +44,7 @@ pub async fn snapshot_step(
     node: &str,
     volume: &str,
     name: &str,
-    size: &str,
+    size: Option<&str>,
 ) -> Result<LvSnapshot, EngineError> {
     let (vg, lv) = split(volume);
     let lvs = ctx.run.engine.lvs(node).await?;
@@ -65,7 +65,7 @@ pub async fn snapshot_step(
     let out = ctx.host(node, &cmd).await?.check(node, &cmd)?;
     Ok(LvSnapshot {
         snapshot: format!("{vg}/{name}"),
-        size: Some(size.to_string()),
+        size: size.map(str::to_string),
         said: Some(out.message()),
         note: None,
     })

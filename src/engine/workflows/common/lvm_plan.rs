@@ -4,7 +4,7 @@
 
 use crate::engine::error::EngineError;
 use crate::engine::plan::PlanContext;
-use crate::lvm::{self, Lv, SnapshotSize};
+use crate::lvm::{self, Lv, LvKind, SnapshotSize};
 use crate::units::bytes;
 
 /// `VG/LV` split, with a clear error.
@@ -44,17 +44,27 @@ pub fn find_origin<'a>(
             "{vg}/{lv} is itself a snapshot"
         )));
     }
-    Ok(o)
+    // LVM's own refusals (lvm2 snapshot_manip.c), in its words, before anything runs.
+    match o.kind() {
+        LvKind::ThinPool => Err(EngineError::NotPossible(format!(
+            "{vg}/{lv}: Snapshots of thin pool type volumes are not supported. Snapshot a volume in the pool instead"
+        ))),
+        LvKind::MergingOrigin => Err(EngineError::NotPossible(format!(
+            "{vg}/{lv}: Snapshots of an origin that has a merging snapshot are not supported. The merge completes when {vg}/{lv} is next activated (for the root volume: the next reboot)"
+        ))),
+        _ => Ok(o),
+    }
 }
 
-/// The name and `-L` size of a new snapshot of `origin`.
+/// The name and `-L` size of a new snapshot of `origin` (no size for a thin
+/// volume: its snapshot is thin, in the pool).
 pub fn new_snapshot(
     ctx: &PlanContext<'_>,
     lvs: &[Lv],
     origin: &Lv,
     name: Option<&str>,
     size: Option<&str>,
-) -> Result<(String, String), EngineError> {
+) -> Result<(String, Option<String>), EngineError> {
     let ops = &ctx.config.policies.ops.lvm;
     let taken = |n: &str| lvs.iter().any(|l| l.vg == origin.vg && l.name == n);
     let name = match name {
@@ -83,6 +93,15 @@ pub fn new_snapshot(
             "'{name}' is not a name LVM accepts (letters, digits, + _ . -; not starting with '-' or 'snapshot')"
         )));
     }
+    if origin.is_thin_volume() {
+        if size.is_some() {
+            return Err(EngineError::Invalid(format!(
+                "{} is a thin volume: its snapshot is thin and takes no size (a size would make a thick snapshot in the volume group's free space)",
+                origin.path()
+            )));
+        }
+        return Ok((name, None));
+    }
     let size_text = size.unwrap_or(&ops.snapshot_size);
     let size = SnapshotSize::parse(size_text)
         .ok_or_else(|| {
@@ -91,7 +110,23 @@ pub fn new_snapshot(
             ))
         })?
         .lvcreate_size(origin.size_bytes.unwrap_or(0));
-    Ok((name, size))
+    Ok((name, Some(size)))
+}
+
+/// The `lvcreate` a plan shows.
+pub fn lvcreate_line(vg: &str, lv: &str, name: &str, size: Option<&str>) -> String {
+    match size {
+        Some(s) => format!("lvcreate -s -L {s} -n {name} {vg}/{lv}"),
+        None => format!("lvcreate -s -n {name} {vg}/{lv}"),
+    }
+}
+
+/// The space a snapshot takes, in words.
+pub fn space_phrase(size: Option<&str>) -> String {
+    match size {
+        Some(s) => format!("{} copy-on-write space", show_size(s)),
+        None => "thin, from the pool".into(),
+    }
 }
 
 pub fn show_size(s: &str) -> String {

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::common::lvm::{LvPurpose, record_made, snapshot_step, split};
-use super::common::lvm_plan::{find_origin, new_snapshot, show_size, split_volume};
+use super::common::lvm_plan::{
+    find_origin, lvcreate_line, new_snapshot, space_phrase, split_volume,
+};
 use super::step::note;
 use super::{Outcome, Run, Workflow, finish};
 use crate::action_kind::ActionKind;
@@ -85,15 +87,16 @@ impl Workflow for CreateLvmSnapshot {
         let (name, size) =
             new_snapshot(ctx, lvs, origin, self.name.as_deref(), self.size.as_deref())?;
         let mut p = Plan::new(format!(
-            "LVM snapshot of {vg}/{lv} on {node} as {name} ({} copy-on-write space)",
-            show_size(&size)
+            "LVM snapshot of {vg}/{lv} on {node} as {name} ({})",
+            space_phrase(size.as_deref())
         ));
         let mut steps = StepList::default();
         steps.add(
             "lvm-snapshot",
             None,
             format!(
-                "lvcreate -s -L {size} -n {name} {vg}/{lv}{}",
+                "{}{}",
+                lvcreate_line(&vg, &lv, &name, size.as_deref()),
                 self.description
                     .as_ref()
                     .map(|d| format!(" ({d})"))
@@ -112,7 +115,9 @@ impl Workflow for CreateLvmSnapshot {
         p.snapshot = Some(name);
         p.params.insert("node".into(), node);
         p.params.insert("volume".into(), format!("{vg}/{lv}"));
-        p.params.insert("size".into(), size);
+        if let Some(size) = size {
+            p.params.insert("size".into(), size);
+        }
         Ok(p)
     }
 
@@ -121,7 +126,7 @@ impl Workflow for CreateLvmSnapshot {
             let result = async {
                 let node = run.param("node")?;
                 let volume = run.param("volume")?;
-                let size = run.param("size")?;
+                let size = run.plan.param("size");
                 let name = run.plan.snapshot.clone().unwrap_or_default();
                 run.step("lvm-snapshot", |ctx| {
                     snapshot_step(ctx, node, volume, &name, size)

@@ -4,7 +4,9 @@
 //! the scheme, copied by the way Proxmox allows, configured, verified and
 //! recorded as a replica of its origin.
 
+pub mod copy;
 pub mod plan;
+pub mod route;
 pub mod run;
 pub mod tasks;
 pub mod vehicle;
@@ -93,8 +95,8 @@ impl Workflow for Replicate {
                 notes.push(format!("{node} is not online: skipped"));
                 continue;
             }
-            let (strategy, storage) = plan::strategy(ctx, src, &node)?;
-            let t = ctx.new_identity(
+            let route = route::route(ctx, src, &node)?;
+            let mut t = ctx.new_identity(
                 tx,
                 action_id,
                 NewGuest {
@@ -102,11 +104,13 @@ impl Workflow for Replicate {
                     role: &role,
                     kind: src.kind,
                     prefer: plan::origin_address(ctx, src),
-                    strategy: Some(strategy),
-                    storage,
+                    strategy: Some(route.strategy.clone()),
+                    storage: route.storage.clone(),
                     wish: Wish::default(),
                 },
             )?;
+            plan::apply_route(&mut t, &route, src);
+            notes.extend(plan::target_notes(&t));
             plan::target_steps(&mut steps, &t, src, self.start);
             targets.push(t);
         }

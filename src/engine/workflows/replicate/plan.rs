@@ -1,14 +1,14 @@
-//! Planning a copy of a guest onto other nodes: which way Proxmox allows it
-//! there (clone on the node, clone with `target` over shared storage, clone
-//! then migrate, or backup and restore), which nodes already hold a replica,
-//! and the steps each target runs. Shared with cloning.
+//! Planning a copy of a guest onto other nodes: which nodes already hold a
+//! replica, the address a replica keeps, and the steps each target runs by
+//! its route (see `route`). Shared with cloning.
 
 use std::net::Ipv4Addr;
 
 use rusqlite::{Transaction, params};
 
+use super::route::Route;
 use crate::engine::error::EngineError;
-use crate::engine::plan::{PlanContext, StepList, Strategy, TargetPlan};
+use crate::engine::plan::{CdromDrive, Delivery, PlanContext, StepList, Strategy, TargetPlan};
 use crate::inventory::GuestInfo;
 use crate::ipam::ranges::subnet_of;
 use crate::pve::GuestKind;
@@ -38,58 +38,70 @@ pub fn replica_nodes(
     Ok(nodes)
 }
 
-/// How a copy of `src` can reach `target`, as Proxmox allows.
-pub fn strategy(
-    ctx: &PlanContext<'_>,
-    src: &GuestInfo,
-    target: &str,
-) -> Result<(Strategy, Option<String>), EngineError> {
-    if src.node == target {
-        return Ok((Strategy::CloneLocal, None));
+/// Put a route's needs into a target's plan: the temporary snapshot a running
+/// container is cloned from (named after the new VMID, so each target has its
+/// own) and the CD-ROMs the clone empties before it migrates.
+pub fn apply_route(t: &mut TargetPlan, route: &Route, src: &GuestInfo) {
+    t.delivery = Some(Delivery::of(src.kind, src.has_cloudinit()));
+    t.from_snapshot = route
+        .from_snapshot
+        .then(|| format!("proxdeck-copy-{}", t.vmid));
+    t.eject = route
+        .eject
+        .iter()
+        .map(|(key, volume)| CdromDrive {
+            key: key.clone(),
+            volume: volume.clone(),
+        })
+        .collect();
+}
+
+/// What the plan must say about a target's way there and its address.
+pub fn target_notes(t: &TargetPlan) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(n) = t.delivery.and_then(|d| d.explain(&t.name, t.ip, t.mac)) {
+        notes.push(n);
     }
-    let storages = &ctx.inventory.storages;
-    let on = |id: &str, node: &str| storages.iter().find(|s| s.storage == id && s.node == node);
-    let all_shared = !src.storages.is_empty()
-        && src
-            .storages
-            .iter()
-            .all(|s| on(s, &src.node).is_some_and(|e| e.shared) && on(s, target).is_some());
-    if all_shared {
-        let st = src.storages[0].clone();
-        return Ok((
-            Strategy::CloneWithTarget {
-                storage: st.clone(),
-            },
-            Some(st),
+    if !t.eject.is_empty() {
+        notes.push(format!(
+            "{} on {}: its CD-ROM ({}) is emptied before the migration, as Proxmox does not migrate a local ISO",
+            t.name,
+            t.node,
+            t.eject
+                .iter()
+                .map(|d| d.volume.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
-    let local_everywhere = src.storages.iter().all(|s| on(s, target).is_some());
-    // A running container can only be fully cloned from a snapshot.
-    let clonable = src.kind == GuestKind::Qemu || !src.is_running();
-    if local_everywhere && clonable {
-        return Ok((Strategy::CloneThenMigrate, None));
-    }
-    let backup = storages
-        .iter()
-        .filter(|s| s.shared && s.node == src.node && s.content.iter().any(|c| c == "backup"))
-        .find(|s| on(&s.storage, target).is_some());
-    match backup {
-        Some(b) => Ok((
-            Strategy::BackupRestore {
-                storage: b.storage.clone(),
-            },
-            None,
-        )),
-        None => Err(EngineError::NotPossible(format!(
-            "no way to copy {} to {target}: its disks ({}) are not on storage shared with {target}, {}, and no shared backup storage reaches both nodes",
-            src.name,
-            src.storages.join(", "),
-            if clonable {
-                "cannot be migrated there"
+    notes
+}
+
+/// The configure step's line: what is set, and how the address gets there.
+pub fn configure_line(t: &TargetPlan, kind: GuestKind) -> String {
+    let mac = t.mac.map(|m| m.to_string()).unwrap_or_default();
+    let ip = t.ip.map(|i| i.to_string()).unwrap_or_default();
+    match t.delivery {
+        Some(Delivery::Manual) => format!(
+            "set name {}, MAC {mac}; address {ip} reserved for that MAC, not set (no cloud-init drive: DHCP reservation or in-guest configuration)",
+            t.hostname
+        ),
+        _ => format!(
+            "set {} {}, MAC {mac}, address {ip}/{} gw {}{}",
+            if kind == GuestKind::Qemu {
+                "name"
             } else {
-                "a running container cannot be cloned"
+                "hostname"
+            },
+            t.hostname,
+            t.prefix_len,
+            t.gateway.map(|g| g.to_string()).unwrap_or_default(),
+            if t.delivery == Some(Delivery::CloudInit) {
+                " (cloud-init applies it at first boot)"
+            } else {
+                ""
             }
-        ))),
+        ),
     }
 }
 
@@ -103,19 +115,25 @@ pub fn target_steps(steps: &mut StepList, t: &TargetPlan, src: &GuestInfo, start
             src.name, t.vmid
         ),
     );
+    let from = match &t.from_snapshot {
+        Some(snap) => format!(
+            " from a temporary snapshot {snap} of the running container (Proxmox clones a running container only from a snapshot; removed afterwards)"
+        ),
+        None => String::new(),
+    };
     match t.strategy.as_ref() {
         Some(Strategy::CloneLocal) | None => {
             steps.add(
                 "clone",
                 node,
-                format!("full clone {} → {} (vmid {})", src.vmid, t.name, t.vmid),
+                format!("full clone {} → {} (vmid {}){from}", src.vmid, t.name, t.vmid),
             );
         }
         Some(Strategy::CloneWithTarget { storage }) => steps.add(
             "clone",
             node,
             format!(
-                "full clone {} → {} (vmid {}) on {} storage {storage}",
+                "full clone {} → {} (vmid {}) straight to {}, disks staying on shared storage {storage}{from}",
                 src.vmid, t.name, t.vmid, t.node
             ),
         ),
@@ -124,10 +142,24 @@ pub fn target_steps(steps: &mut StepList, t: &TargetPlan, src: &GuestInfo, start
                 "clone",
                 node,
                 format!(
-                    "full clone {} → {} (vmid {}) on {}",
+                    "full clone {} → {} (vmid {}) on {}{from}",
                     src.vmid, t.name, t.vmid, src.node
                 ),
             );
+            if !t.eject.is_empty() {
+                steps.add(
+                    "eject",
+                    node,
+                    format!(
+                        "empty the clone's CD-ROM {} (Proxmox does not migrate a local ISO)",
+                        t.eject
+                            .iter()
+                            .map(|d| format!("{} ({})", d.key, d.volume))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            }
             steps.add(
                 "migrate",
                 node,
@@ -139,27 +171,17 @@ pub fn target_steps(steps: &mut StepList, t: &TargetPlan, src: &GuestInfo, start
             steps.add(
                 "restore",
                 node,
-                format!("restore as {} (vmid {}) on {}", t.name, t.vmid, t.node),
+                format!(
+                    "restore as {} (vmid {}) on {}, disks on {}",
+                    t.name,
+                    t.vmid,
+                    t.node,
+                    t.storage.as_deref().unwrap_or("the source's storage")
+                ),
             );
         }
     }
-    steps.add(
-        "configure",
-        node,
-        format!(
-            "set {} {}, MAC {}, address {}/{} gw {}",
-            if src.kind == GuestKind::Qemu {
-                "name"
-            } else {
-                "hostname"
-            },
-            t.hostname,
-            t.mac.map(|m| m.to_string()).unwrap_or_default(),
-            t.ip.map(|i| i.to_string()).unwrap_or_default(),
-            t.prefix_len,
-            t.gateway.map(|g| g.to_string()).unwrap_or_default()
-        ),
-    );
+    steps.add("configure", node, configure_line(t, src.kind));
     if src.template {
         steps.add(
             "template",

@@ -6,34 +6,24 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::copy;
 use super::tasks::{self, TargetStatus};
 use super::vehicle;
 use crate::engine::action::GuestSel;
 use crate::engine::error::{EngineError, TargetFailure};
 use crate::engine::plan::{Strategy, TargetPlan};
-use crate::engine::workflows::common::guest::{Made, undo_target, wait_unlocked};
+use crate::engine::workflows::common::guest::{claim_vmid, undo_target};
 use crate::engine::workflows::common::network::{configure, settle_identity, verify};
-use crate::engine::workflows::step::{Note, done, note};
-use crate::engine::workflows::{Outcome, Run, StepCtx, failed};
-use crate::pve::requests::{CloneOptions, MigrateOptions, Power};
-use crate::pve::{GuestKind, GuestRef};
+use crate::engine::workflows::step::{done, note};
+use crate::engine::workflows::{Outcome, Run, failed};
+use crate::pve::GuestRef;
+use crate::pve::requests::Power;
 
 /// What the copy makes: replicas of a template, or new guests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CopyKind {
     Replica,
     Clone,
-}
-
-/// A task a step ran to its end.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-struct TaskDone {
-    #[serde(default)]
-    exitstatus: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    on: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    note: Option<String>,
 }
 
 /// What the record step wrote.
@@ -160,22 +150,7 @@ async fn steps(
     // Whether the VMID was free when this run began: then a guest with it later is ours.
     run.step(&at(t, "prepare"), |_ctx| async {
         c.guest_config(src_ref).await?;
-        match run.locate(t.vmid).await? {
-            None => Ok(Made {
-                vmid_was_free: true,
-                note: None,
-            }),
-            Some(r) if r.name.as_deref() == Some(&t.name) => Ok(Made {
-                vmid_was_free: true,
-                note: Some("already created by an earlier run".into()),
-            }),
-            Some(r) => Err(EngineError::Step(format!(
-                "VMID {} was taken meanwhile by {} on {}",
-                t.vmid,
-                r.name.unwrap_or_default(),
-                r.node.unwrap_or_default()
-            ))),
-        }
+        claim_vmid(run, t).await
     })
     .await?;
     set_progress(run, &t.node).await?;
@@ -183,12 +158,17 @@ async fn steps(
     match &strategy {
         Strategy::CloneLocal | Strategy::CloneWithTarget { .. } | Strategy::CloneThenMigrate => {
             run.step(&at(t, "clone"), |ctx| {
-                clone(ctx, source, t, &strategy, kind)
+                copy::clone(ctx, source, t, &strategy, kind)
             })
             .await?;
             set_progress(run, &t.node).await?;
+            if run.has_step(&at(t, "eject")) {
+                run.step(&at(t, "eject"), |ctx| copy::eject(ctx, t, source.kind))
+                    .await?;
+                set_progress(run, &t.node).await?;
+            }
             if strategy == Strategy::CloneThenMigrate {
-                run.step(&at(t, "migrate"), |ctx| migrate(ctx, t, source.kind))
+                run.step(&at(t, "migrate"), |ctx| copy::migrate(ctx, t, source.kind))
                     .await?;
                 set_progress(run, &t.node).await?;
             }
@@ -213,7 +193,7 @@ async fn steps(
         .await?;
     set_progress(run, &t.node).await?;
     if run.has_step(&at(t, "template")) {
-        run.step(&at(t, "template"), |ctx| template(ctx, target_ref))
+        run.step(&at(t, "template"), |ctx| copy::template(ctx, target_ref))
             .await?;
         set_progress(run, &t.node).await?;
     }
@@ -236,123 +216,6 @@ async fn steps(
     run.step(&at(t, "record"), |_ctx| record(run, source, t, kind))
         .await?;
     Ok(())
-}
-
-async fn clone(
-    ctx: StepCtx,
-    source: &GuestSel,
-    t: &TargetPlan,
-    strategy: &Strategy,
-    kind: CopyKind,
-) -> Result<TaskDone, EngineError> {
-    let run = &ctx.run;
-    let c = run.client();
-    let (target_param, storage) = match strategy {
-        Strategy::CloneWithTarget { storage } => (Some(t.node.clone()), Some(storage.clone())),
-        _ => (None, None),
-    };
-    if ctx.prior_upid.is_none()
-        && let Some(existing) = run.locate(t.vmid).await?
-    {
-        // An earlier run created it before it could journal the task.
-        wait_unlocked(run, t.vmid).await?;
-        return Ok(TaskDone {
-            note: Some(format!(
-                "found {} already on {}",
-                t.vmid,
-                existing.node.unwrap_or_default()
-            )),
-            ..Default::default()
-        });
-    }
-    let opts = CloneOptions {
-        newid: t.vmid,
-        name: Some(t.name.clone()),
-        target: target_param,
-        full: Some(true),
-        storage,
-        description: Some(format!(
-            "{} of {} ({}), made by proxdeck action {}",
-            match kind {
-                CopyKind::Replica => "replica",
-                CopyKind::Clone => "clone",
-            },
-            source.name,
-            source.vmid,
-            run.id()
-        )),
-        ..Default::default()
-    };
-    let src_ref = GuestRef::new(&source.node, source.kind, source.vmid);
-    let out = ctx.task(|| c.clone_guest(&src_ref, &opts)).await?;
-    Ok(TaskDone {
-        exitstatus: Some(out.exitstatus),
-        on: Some(source.node.clone()),
-        note: None,
-    })
-}
-
-async fn migrate(ctx: StepCtx, t: &TargetPlan, kind: GuestKind) -> Result<TaskDone, EngineError> {
-    let run = &ctx.run;
-    let c = run.client();
-    if ctx.prior_upid.is_none() {
-        if let Some(r) = run.locate(t.vmid).await?
-            && r.lock.as_deref() == Some("migrate")
-        {
-            wait_unlocked(run, t.vmid).await?;
-        }
-        match run.locate(t.vmid).await? {
-            Some(r) if r.node.as_deref() == Some(&t.node) => {
-                return Ok(TaskDone {
-                    note: Some("already on the target node".into()),
-                    ..Default::default()
-                });
-            }
-            None => {
-                return Err(EngineError::Step(format!(
-                    "guest {} vanished before its migration",
-                    t.vmid
-                )));
-            }
-            _ => {}
-        }
-    }
-    let from = run
-        .locate(t.vmid)
-        .await?
-        .and_then(|r| r.node)
-        .unwrap_or_else(|| t.node.clone());
-    let g = GuestRef::new(&from, kind, t.vmid);
-    let opts = MigrateOptions {
-        target: t.node.clone(),
-        with_local_disks: (kind == GuestKind::Qemu).then_some(true),
-        ..Default::default()
-    };
-    let out = ctx.task(|| c.migrate(&g, &opts)).await?;
-    Ok(TaskDone {
-        exitstatus: Some(out.exitstatus),
-        ..Default::default()
-    })
-}
-
-/// Make the new guest a template, as its source is.
-async fn template(ctx: StepCtx, target: &GuestRef) -> Result<Note, EngineError> {
-    let c = ctx.run.client();
-    if c.guest_config(target).await?.is_template() {
-        return Ok(note("already a template"));
-    }
-    match ctx.prior_upid.clone() {
-        Some(u) => {
-            ctx.follow(&u).await?;
-        }
-        None => {
-            if let Some(up) = c.make_template(target).await? {
-                ctx.store_upid(&up).await?;
-                ctx.follow(&up).await?;
-            }
-        }
-    }
-    Ok(done())
 }
 
 /// Metadata, the address made active, the name used.

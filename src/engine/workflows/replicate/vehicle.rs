@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 use crate::engine::action::GuestSel;
 use crate::engine::error::EngineError;
 use crate::engine::plan::TargetPlan;
+use crate::engine::workflows::common::backup::{MarkedBackup, marked_backup};
 use crate::engine::workflows::common::guest::{Made, wait_unlocked};
 use crate::engine::workflows::{Run, StepCtx};
-use crate::pve::GuestRef;
-use crate::pve::requests::{BackupMode, Compression, RestoreOptions, VzdumpOptions};
+use crate::pve::requests::{BackupMode, RestoreOptions};
 
 /// The vehicle backup a target's backup step made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,23 +27,6 @@ fn backup_marker(run: &Run, target: &str) -> String {
     format!("proxdeck {} for {target}", run.id())
 }
 
-async fn find_backup(
-    run: &Run,
-    source: &GuestSel,
-    target: &str,
-    storage: &str,
-) -> Result<Option<String>, EngineError> {
-    let marker = backup_marker(run, target);
-    let list = run
-        .client()
-        .storage_content(&source.node, storage, Some("backup"), Some(source.vmid))
-        .await?;
-    Ok(list
-        .into_iter()
-        .find(|b| b.notes.as_deref() == Some(marker.as_str()))
-        .map(|b| b.volid))
-}
-
 /// Back the source up to `storage` for `target`.
 pub async fn backup(
     ctx: StepCtx,
@@ -51,39 +34,23 @@ pub async fn backup(
     target: &str,
     storage: String,
 ) -> Result<Vehicle, EngineError> {
-    let run = &ctx.run;
-    // One backup of a guest at a time from this process: Proxmox runs one
-    // vzdump job per node at once anyway, and two in the same second would
-    // want the same archive name.
-    let guest_lock = run.engine.guest_lock(source.vmid);
-    let _held = guest_lock.lock().await;
-    if ctx.prior_upid.is_none()
-        && let Some(volid) = find_backup(run, source, target, &storage).await?
-    {
-        return Ok(Vehicle {
-            volid,
-            note: Some("made by an earlier run".into()),
-        });
-    }
-    let opts = VzdumpOptions {
-        vmids: vec![source.vmid],
-        mode: Some(BackupMode::Snapshot),
-        storage: Some(storage.clone()),
-        compress: Some(Compression::Zstd),
-        notes_template: Some(backup_marker(run, target)),
-        ..Default::default()
-    };
-    ctx.task(|| run.client().vzdump(&source.node, &opts))
-        .await?;
-    let volid = find_backup(run, source, target, &storage)
-        .await?
-        .ok_or_else(|| {
-            EngineError::Step(format!(
-                "vzdump ended but no backup of {} is in {storage}",
-                source.vmid
-            ))
-        })?;
-    Ok(Vehicle { volid, note: None })
+    let marker = backup_marker(&ctx.run, target);
+    let (volid, earlier) = marked_backup(
+        &ctx,
+        &MarkedBackup {
+            node: &source.node,
+            kind: source.kind,
+            vmid: source.vmid,
+            storage: &storage,
+            mode: BackupMode::Snapshot,
+            marker: &marker,
+        },
+    )
+    .await?;
+    Ok(Vehicle {
+        volid,
+        note: earlier.then(|| "made by an earlier run".into()),
+    })
 }
 
 /// Restore the vehicle on the target as the planned VMID, then remove it.
@@ -102,17 +69,12 @@ pub async fn restore(
             note: Some("restored by an earlier run".into()),
         });
     }
-    let storage = run
-        .client()
-        .guest_config(&GuestRef::new(&source.node, source.kind, source.vmid))
-        .await?
-        .disks()
-        .first()
-        .and_then(|(_, d)| d.storage().map(str::to_string));
+    // The storage the plan chose on the target (never the source's by
+    // assumption: the target may not have it).
     let opts = RestoreOptions {
         vmid: t.vmid,
         archive: volid.clone(),
-        storage,
+        storage: t.storage.clone(),
         unique: Some(true),
         ..Default::default()
     };

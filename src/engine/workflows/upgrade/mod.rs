@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 use super::common::lvm::{
     LvPurpose, Merge, MergeState, merge_step, record_made, set_state, snapshot_step, split,
 };
-use super::common::lvm_plan::{find_origin, new_snapshot, show_size, split_volume};
+use super::common::lvm_plan::{
+    find_origin, lvcreate_line, new_snapshot, space_phrase, split_volume,
+};
 use super::step::note;
 use super::{Outcome, Run, Workflow, failed};
 use crate::action_kind::ActionKind;
@@ -107,8 +109,9 @@ impl Workflow for GuardedHostUpgrade {
             "lvm-snapshot",
             None,
             format!(
-                "lvcreate -s -L {size} -n {name} {vg}/{lv} ({} copy-on-write space)",
-                show_size(&size)
+                "{} ({})",
+                lvcreate_line(&vg, &lv, &name, size.as_deref()),
+                space_phrase(size.as_deref())
             ),
         );
         steps.add(
@@ -130,7 +133,9 @@ impl Workflow for GuardedHostUpgrade {
         p.safety_snapshot = Some(name);
         p.params.insert("node".into(), node);
         p.params.insert("volume".into(), format!("{vg}/{lv}"));
-        p.params.insert("size".into(), size);
+        if let Some(size) = size {
+            p.params.insert("size".into(), size);
+        }
         p.params.insert("command".into(), command);
         if let Some(c) = &ops.upgrade.check_command {
             p.params.insert("check".into(), c.clone());
@@ -162,7 +167,7 @@ impl Workflow for GuardedHostUpgrade {
 async fn steps(run: &Run) -> Result<(bool, Value), EngineError> {
     let node = run.param("node")?;
     let volume = run.param("volume")?;
-    let size = run.param("size")?;
+    let size = run.plan.param("size");
     let command = run.param("command")?;
     let timeout = Duration::from_secs(run.param("timeout_secs")?.parse().unwrap_or(3600));
     let name = run.plan.safety_snapshot.clone().unwrap_or_default();
