@@ -267,6 +267,9 @@ impl CreateBackup {
                         note: Some("made by an earlier run".into()),
                     });
                 }
+                // vzdump locks the guest for the whole backup: no clone or
+                // other backup of it from this process meanwhile.
+                let _held = run.engine.guest_lock(g.vmid).write_owned().await;
                 let opts = VzdumpOptions {
                     vmids: vec![g.vmid],
                     mode: BackupMode::parse(mode),
