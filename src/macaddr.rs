@@ -26,6 +26,19 @@ impl MacAddr {
     pub fn is_multicast(self) -> bool {
         self.0[0] & 0x01 != 0
     }
+
+    /// Why a NIC cannot carry this MAC (multicast, broadcast, all zeros), if it cannot.
+    pub fn unusable(self) -> Option<&'static str> {
+        if self.0 == [0; 6] {
+            Some("all zeros")
+        } else if self.0 == [0xff; 6] {
+            Some("the broadcast address")
+        } else if self.is_multicast() {
+            Some("a multicast address (its first byte is odd)")
+        } else {
+            None
+        }
+    }
 }
 
 impl FromStr for MacAddr {

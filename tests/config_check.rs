@@ -110,7 +110,7 @@ fn three_errors_in_two_files_are_all_reported_with_positions() {
     assert!(lines[1].starts_with(&format!("{n}:64:22: error: ip_ranges.node-03.lxc_range_start: the LXC range 192.168.3.150-192.168.3.254 overlaps the VM range 192.168.3.100-192.168.3.199")), "{}", lines[1]);
     assert!(
         lines[2].starts_with(&format!(
-            "{p}:12:5: error: approval_required[7]: unknown action 'launch_missiles'"
+            "{p}:13:5: error: approval_required[7]: unknown action 'launch_missiles'"
         )),
         "{}",
         lines[2]

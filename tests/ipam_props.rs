@@ -153,24 +153,44 @@ fn inventory(guests: &[(u32, u8, u8, u8)]) -> Inventory {
 
 /// The rules no sequence of operations may break.
 fn check_invariants(store: &Store, cfg: &Config) {
-    let rows: Vec<(String, String, String, String, Option<String>)> = store
+    type Live = (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<u32>,
+        String,
+    );
+    let rows: Vec<Live> = store
         .read(|c| {
-            let mut st = c.prepare("SELECT node, subnet, ip, guest_type, mac FROM ip_allocations WHERE state IN ('reserved', 'active')")?;
+            let mut st = c.prepare("SELECT node, subnet, ip, guest_type, mac, vmid, state FROM ip_allocations WHERE state IN ('reserved', 'active')")?;
             let r = st
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok::<_, StoreError>(r)
         })
         .unwrap();
-    let mut ips = std::collections::HashSet::new();
-    let mut macs = std::collections::HashSet::new();
-    for (node, subnet, ip, kind, mac) in &rows {
-        assert!(
-            ips.insert((subnet.clone(), ip.clone())),
-            "duplicate live address {ip} in {subnet}"
-        );
-        if let Some(m) = mac {
-            assert!(macs.insert(m.clone()), "duplicate live MAC {m}");
+    // Live records are unique per state; across states only one guest's
+    // records may share an address or MAC (a re-address in progress).
+    let mut ips = std::collections::HashMap::new();
+    let mut macs = std::collections::HashMap::new();
+    for (node, subnet, ip, kind, mac, vmid, state) in &rows {
+        let owner = (*vmid, state.clone());
+        if let Some((other, other_state)) = ips.insert((subnet.clone(), ip.clone()), owner.clone())
+        {
+            assert!(
+                other_state != *state && other.is_some() && other == *vmid,
+                "duplicate live address {ip} in {subnet}"
+            );
+        }
+        if let Some(m) = mac
+            && let Some((other, other_state)) = macs.insert(m.clone(), owner.clone())
+        {
+            assert!(
+                other_state != *state && other.is_some() && other == *vmid,
+                "duplicate live MAC {m}"
+            );
         }
         let sub = &cfg.naming.subnets[node];
         let ip: Ipv4Addr = ip.parse().unwrap();

@@ -8,7 +8,7 @@ use super::Cli;
 use super::context::{CliError, runtime};
 use super::engine_ctx::{engine, inventory};
 use super::table;
-use crate::engine::identity::AddressRequest;
+use crate::engine::identity::{AddressRequest, ReleaseWhat};
 use crate::engine::{Actor, Via};
 use crate::ipam::LiveAddresses;
 use crate::macaddr::MacAddr;
@@ -28,12 +28,15 @@ pub enum IpCommand {
     },
     /// Record a static address (and MAC, hostname) for an existing guest
     Assign {
+        /// The guest, by name or VMID
         #[arg(long)]
-        resource: u32,
+        resource: String,
+        /// Checked against the guest's (optional)
         #[arg(long = "type", value_parser = parse_kind)]
-        kind: GuestKind,
+        kind: Option<GuestKind>,
+        /// Checked against the guest's node (optional)
         #[arg(long)]
-        node: String,
+        node: Option<String>,
         #[arg(long)]
         ip: Ipv4Addr,
         /// A MAC, or leave it out for one by the configured scheme
@@ -41,6 +44,12 @@ pub enum IpCommand {
         mac: Option<MacAddr>,
         #[arg(long)]
         hostname: Option<String>,
+    },
+    /// Give back an address record (IP), or every record of a guest that is
+    /// gone (its name or VMID); the records stay, released, for history
+    Release {
+        /// An address, or a deleted guest's VMID
+        what: String,
     },
     /// Addresses held (reserved, active, observed)
     List {
@@ -92,7 +101,7 @@ pub fn run(cli: &Cli, cmd: &IpCommand) -> Result<std::process::ExitCode, CliErro
                 let a = engine
                     .assign_address(
                         AddressRequest {
-                            vmid: *resource,
+                            guest: resource.clone(),
                             kind: *kind,
                             node: node.clone(),
                             ip: *ip,
@@ -100,10 +109,29 @@ pub fn run(cli: &Cli, cmd: &IpCommand) -> Result<std::process::ExitCode, CliErro
                             hostname: hostname.clone(),
                             by,
                         },
-                        &live,
+                        &inv,
                     )
                     .await?;
                 println!("{}", serde_json::to_string_pretty(&a)?);
+            }
+            IpCommand::Release { what } => {
+                let target = match (what.parse::<Ipv4Addr>(), what.parse::<u32>()) {
+                    (Ok(ip), _) => ReleaseWhat::Address(ip),
+                    (_, Ok(vmid)) => ReleaseWhat::Guest(vmid),
+                    _ => {
+                        return Err(CliError(format!(
+                            "'{what}' is neither an address nor a VMID"
+                        )));
+                    }
+                };
+                for a in engine.release_addresses(target, &inv, &by).await? {
+                    println!(
+                        "released {} on {} ({})",
+                        a.ip,
+                        a.node,
+                        a.holder()
+                    );
+                }
             }
             IpCommand::List { node, all, json } => {
                 let rows = engine.addresses(node.as_deref(), *all).await?;

@@ -116,8 +116,8 @@ pub enum Command {
     Run {
         #[arg(long)]
         once: bool,
-        /// Seconds an action stays claimed without a heartbeat
-        #[arg(long)]
+        /// Seconds an action stays claimed without a heartbeat (1-86400; renewed every third of it)
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=86_400))]
         lease_secs: Option<i64>,
     },
     /// An action's progress and per-target results
@@ -187,8 +187,30 @@ fn code(result: Result<ExitCode, context::CliError>) -> ExitCode {
     })
 }
 
+/// Commands that print and end: a reader that closes the pipe early
+/// (`proxdeck queue | head`) ends them quietly, as it ends any Unix tool.
+/// The long-running ones (console, executor, simulator) keep Rust's default,
+/// so a closed connection is an error they handle, not a signal that kills.
+fn quiet_on_closed_pipe(cmd: &Option<Command>) {
+    let prints = !matches!(
+        cmd,
+        None | Some(Command::Console(_))
+            | Some(Command::Demo(_))
+            | Some(Command::Sim(_))
+            | Some(Command::Run { .. })
+    );
+    if prints {
+        // SAFETY: restoring the default disposition of SIGPIPE at start-up,
+        // before any thread exists; no handler is installed.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+}
+
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
+    quiet_on_closed_pipe(&cli.command);
     // The demo writes nothing outside the temporary directory, its log included.
     let log_file = match &cli.command {
         Some(Command::Demo(_)) => {

@@ -38,7 +38,7 @@ pub fn record_json(rec: &ActionRecord) -> serde_json::Value {
     json!({
         "id": rec.id, "kind": rec.kind, "state": rec.state, "policy_rule": rec.policy_rule,
         "plan_hash": rec.plan_hash, "proposed_by": rec.proposed_by.label(), "reason": rec.reason,
-        "describe": rec.action.describe(), "plan": rec.plan, "error": rec.error,
+        "describe": rec.action.describe(), "plan": rec.plan, "error": rec.error, "waiting": rec.waiting,
     })
 }
 

@@ -36,7 +36,10 @@ pub fn queue(cli: &Cli, all: bool, json_out: bool) -> Result<ExitCode, CliError>
             .map(|r| {
                 vec![
                     r.id.clone(),
-                    r.state.to_string(),
+                    match (&r.waiting, r.state) {
+                        (Some(w), ActionState::Approved) => format!("approved ({w})"),
+                        _ => r.state.to_string(),
+                    },
                     r.action.describe(),
                     r.proposed_by.label(),
                     crate::timefmt::format_local(r.created_at, "%Y-%m-%d %H:%M"),
@@ -72,6 +75,9 @@ pub fn show(cli: &Cli, id: &str, json_out: bool) -> Result<ExitCode, CliError> {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!("{} [{}] {}", rec.id, rec.state, rec.action.describe());
+        if let (Some(w), ActionState::Approved) = (&rec.waiting, rec.state) {
+            println!("{w}");
+        }
         println!(
             "proposed by {}{}",
             rec.proposed_by.label(),
@@ -197,15 +203,21 @@ pub fn status(cli: &Cli, id: &str, json_out: bool) -> Result<ExitCode, CliError>
             println!("error: {e}");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    // A script can rely on it: 1 when the action ended without succeeding.
+    let ended_badly = ActionState::parse(&st.status).is_some_and(|s| s.is_terminal());
+    Ok(if ended_badly {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 pub fn run(cli: &Cli, once: bool, lease_secs: Option<i64>) -> Result<ExitCode, CliError> {
     let engine = engine(cli, lease_secs)?;
     let rt = runtime()?;
-    let ran = rt.block_on(async {
+    let outcomes = rt.block_on(async {
         if once {
-            engine.run_once().await
+            engine.run_once_report().await
         } else {
             eprintln!("proxdeck: running approved actions for {} (Ctrl-C stops; running actions are resumed by the next executor)", engine.cluster());
             // Each minute: read the cluster, keep metadata current, propose missing replicas.
@@ -226,13 +238,23 @@ pub fn run(cli: &Cli, once: bool, lease_secs: Option<i64>) -> Result<ExitCode, C
                 }
             };
             tokio::select! {
-                r = engine.run_until(super::sim::wait_for_shutdown()) => r,
-                _ = refresher => Ok(0),
+                r = engine.run_until(super::sim::wait_for_shutdown()) => r.map(|_| Vec::new()),
+                _ = refresher => Ok(Vec::new()),
             }
         }
     })?;
-    eprintln!("proxdeck: ran {ran} action(s)");
-    Ok(ExitCode::SUCCESS)
+    eprintln!("proxdeck: ran {} action(s)", outcomes.len());
+    let bad: Vec<String> = outcomes
+        .iter()
+        .filter(|(_, s)| *s != ActionState::Succeeded)
+        .map(|(id, s)| format!("{id} {s}"))
+        .collect();
+    if bad.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("proxdeck: not succeeded: {}", bad.join(", "));
+        Ok(ExitCode::FAILURE)
+    }
 }
 
 pub fn audit_verify(cli: &Cli) -> Result<ExitCode, CliError> {

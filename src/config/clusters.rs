@@ -75,8 +75,8 @@ impl SecretSource {
                 .ok_or_else(|| SecretError::EnvMissing(var.clone())),
             SecretSource::File(path) => {
                 check_secret_file_mode(path)?;
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| SecretError::File(path.clone(), e))?;
+                let text =
+                    super::read_limited(path).map_err(|e| SecretError::File(path.clone(), e))?;
                 let value = text.trim_end_matches(['\n', '\r']).to_string();
                 if value.is_empty() {
                     return Err(SecretError::Empty(path.clone()));

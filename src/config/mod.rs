@@ -77,10 +77,20 @@ impl Config {
 
         let policies_path = dir.join(POLICIES_FILE);
         let mut issues = Issues::new(&policies_path);
-        let policies_doc = read_doc(&policies_path, true, &mut issues);
-        let policies = policies_doc
-            .as_ref()
-            .and_then(|doc| policies::read(doc, &mut issues));
+        let policies_doc = read_doc(&policies_path, false, &mut issues);
+        let policies = match &policies_doc {
+            Some(doc) => policies::read(doc, &mut issues),
+            // No file is no decision: the safe policy, and a word about it.
+            None if !issues.has_errors() => {
+                issues.warning(
+                    yaml::Pos::default(),
+                    "",
+                    "no action-policies.yml: the safe defaults apply (approval for risky actions, prohibitions on, n8n and monitoring guests protected)",
+                );
+                Some(policies::PolicyConfig::default())
+            }
+            None => None,
+        };
         if let (Some(naming), Some(doc)) = (&naming, &policies_doc) {
             check_primary_node(naming, doc, &mut issues);
         }
@@ -144,8 +154,52 @@ impl Config {
 }
 
 /// Read and parse a YAML file; a missing optional file gives `None` silently.
+/// The largest configuration file proxdeck reads (the shipped ones are a few KiB).
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Read a configuration (or secret) file: a regular file (a symlink to one
+/// is fine) of at most `MAX_CONFIG_BYTES`, never a device, FIFO or
+/// directory, and never more than the limit even if it grows while read.
+pub fn read_limited(path: &Path) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        // A symlink that points nowhere is a mistake, not a missing file.
+        Err(e) if e.kind() == ErrorKind::NotFound && std::fs::symlink_metadata(path).is_ok() => {
+            return Err(Error::other(format!(
+                "it is a symlink to {}, which does not exist",
+                std::fs::read_link(path)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| "a missing file".into())
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    if !meta.is_file() {
+        return Err(Error::other(
+            "it is not a regular file (a device, FIFO, socket or directory)",
+        ));
+    }
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(Error::other(format!(
+            "it has {} bytes; configuration files are at most {MAX_CONFIG_BYTES}",
+            meta.len()
+        )));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(Error::other(format!(
+            "it grew past {MAX_CONFIG_BYTES} bytes while being read"
+        )));
+    }
+    Ok(text)
+}
+
 fn read_doc(path: &Path, required: bool, issues: &mut Issues) -> Option<yaml::Node> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match read_limited(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return None,
         Err(e) => {

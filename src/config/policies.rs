@@ -101,16 +101,57 @@ pub struct ReplicationPolicy {
     pub replicate_tag: String,
 }
 
+/// What needs approval when the file does not say: the design's list, the
+/// host-level and destructive actions, and deletions.
+pub const SAFE_APPROVAL: &[ActionKind] = &[
+    ActionKind::RestoreSnapshot,
+    ActionKind::CreateBackup,
+    ActionKind::RestoreBackup,
+    ActionKind::CloneVm,
+    ActionKind::CloneLxc,
+    ActionKind::ReplicateResource,
+    ActionKind::AssignStaticIp,
+    ActionKind::RestoreLvmSnapshot,
+    ActionKind::HostUpgrade,
+    ActionKind::PruneBackups,
+    ActionKind::DeleteGuest,
+    ActionKind::DeleteTemplate,
+];
+
+/// The design's self-protection: proxdeck never touches its own automation
+/// (n8n) or the monitoring that watches the cluster.
+pub fn safe_protection() -> Vec<ProtectionRule> {
+    vec![
+        ProtectionRule {
+            name: "n8n-containers".into(),
+            names: vec!["*n8n*".into()],
+            tags: vec!["n8n".into()],
+        },
+        ProtectionRule {
+            name: "monitoring-infrastructure".into(),
+            names: vec![
+                "*monitoring*".into(),
+                "prometheus*".into(),
+                "grafana*".into(),
+            ],
+            tags: vec!["monitoring".into()],
+        },
+    ]
+}
+
+/// The safe policy: what a missing, empty or incomplete file means. Leaving
+/// a key out never opens anything; an explicit `[]` in the file does, and
+/// says so there.
 impl Default for PolicyConfig {
     fn default() -> Self {
         PolicyConfig {
-            approval_required: Vec::new(),
+            approval_required: SAFE_APPROVAL.to_vec(),
             prohibited: Prohibited {
                 delete_primary_templates: true,
                 manual_snapshot_deletion: true,
                 actions: Vec::new(),
             },
-            self_protection: Vec::new(),
+            self_protection: safe_protection(),
             safety_snapshots: SafetySnapshots {
                 before: SafetyTrigger::ALL.to_vec(),
                 rollback_on_failure: true,
@@ -151,6 +192,15 @@ pub fn read(doc: &Node, issues: &mut Issues) -> Option<PolicyConfig> {
     let mark = issues.list.len();
     if let Some(list) = map.opt_str_list(issues, "approval_required") {
         cfg.approval_required = action_list(list, issues);
+    } else if !map.has("approval_required") {
+        issues.warning(
+            map.pos,
+            "approval_required",
+            format!(
+                "not set: the safe default applies (approval for {}); write `approval_required: []` to run everything without approval",
+                SAFE_APPROVAL.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
+            ),
+        );
     }
     if let Some(p) = map.opt_map(issues, "prohibited") {
         if let Some(b) = p.opt_bool(issues, "delete_primary_templates") {
@@ -176,6 +226,12 @@ pub fn read(doc: &Node, issues: &mut Issues) -> Option<PolicyConfig> {
             .into_iter()
             .filter_map(|(field, node)| read_protection(node, &field, issues))
             .collect();
+    } else if !map.has("self_protection") {
+        issues.warning(
+            map.pos,
+            "self_protection",
+            "not set: the design's rules apply (n8n and monitoring guests are never touched); write `self_protection: []` to protect nothing",
+        );
     }
     if let Some(s) = map.opt_map(issues, "safety_snapshots") {
         if let Some(list) = s.opt_str_list(issues, "before") {

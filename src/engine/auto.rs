@@ -57,7 +57,7 @@ impl Engine {
                 continue;
             }
             let (cluster, vmid) = (self.cluster().to_string(), g.vmid);
-            let have: Vec<String> = self
+            let mut have: Vec<String> = self
                 .read(move |c, _| {
                     let mut st = c.prepare(
                         "SELECT node FROM resource_metadata WHERE cluster = ?1 AND origin_template_id = ?2 AND is_replica = 1 AND gone_at IS NULL",
@@ -66,6 +66,10 @@ impl Engine {
                     Ok(nodes)
                 })
                 .await?;
+            // Replicas another proxdeck made (another host, another database).
+            have.extend(
+                crate::engine::workflows::replicate::plan::replica_nodes_in_cluster(inv, g.vmid),
+            );
             let missing: Vec<String> = nodes
                 .iter()
                 .filter(|n| {
@@ -99,6 +103,10 @@ impl Engine {
                 .await
             {
                 Ok(rec) => out.push(rec),
+                // Another executor proposed the same a moment ago.
+                Err(EngineError::NothingToDo(why)) => {
+                    tracing::debug!(guest = %g.name, %why, "auto-replication already under way")
+                }
                 Err(e) => {
                     tracing::warn!(guest = %g.name, error = %e, "auto-replication could not be planned")
                 }

@@ -78,6 +78,12 @@ impl Engine {
         hosts: Option<Arc<dyn HostRunner>>,
     ) -> Engine {
         let (events, _) = broadcast::channel(1024);
+        // A lease of 0 or less (or one that overflows) lets two processes
+        // run one action at once.
+        let options = EngineOptions {
+            lease_secs: options.lease_secs.clamp(1, 86_400),
+            ..options
+        };
         let owner = format!(
             "{}:{}:{:x}",
             std::fs::read_to_string("/proc/sys/kernel/hostname")

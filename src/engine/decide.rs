@@ -105,6 +105,7 @@ impl Engine {
             cancel_requested: false,
             result: None,
             error: None,
+            waiting: None,
         };
         if let Verdict::Reject { rule, reason: why } = &verdict {
             let mut rec = base;
@@ -205,6 +206,9 @@ impl Engine {
                 _ => NO_APPROVAL.to_string(),
             });
             queue::insert(tx, &rec)?;
+            let mut vmids: Vec<u32> = action.guests().iter().map(|g| g.vmid).collect();
+            vmids.extend(plan.targets.iter().map(|t| t.vmid));
+            queue::set_guests(tx, &inner.cluster, &rec.id, &vmids)?;
             workflow.planned(tx, &inner.cluster, &rec.id, &plan)?;
             journal::ensure_steps(tx, &rec.id, &plan)?;
             Ok(rec)
@@ -322,7 +326,9 @@ impl Engine {
                 now: rec.plan_hash.unwrap_or_default(),
             });
         }
-        if self.config().policies.require_distinct_approver && approver.who == rec.proposed_by.who {
+        if self.config().policies.require_distinct_approver
+            && crate::actor::same_person(&approver.who, &rec.proposed_by.who)
+        {
             return Err(EngineError::SameApprover(approver.who));
         }
         if let Verdict::Reject { rule, reason } =

@@ -70,6 +70,10 @@ pub enum EngineError {
     PlanChanged { id: String, now: String },
     #[error("four-eyes rule: {0} proposed this action and may not approve it")]
     SameApprover(String),
+    /// The executor found the queued action without the approval its plan
+    /// needs (or with a plan other than the one approved).
+    #[error("not run: {0}")]
+    Unapproved(String),
     /// A running step found the cluster other than the plan expects.
     #[error("{0}")]
     Step(String),

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use serde_json::json;
 use tokio::task::JoinSet;
 
 use super::core::Engine;
@@ -17,7 +18,7 @@ impl Engine {
     async fn claim_one(&self) -> Result<Option<ActionRecord>, EngineError> {
         let owner = self.owner().to_string();
         let lease = self.options().lease_secs;
-        self.write(move |tx, inner| queue::claim(tx, &inner.cluster, &owner, lease))
+        self.write(move |tx, inner| super::claim::claim(tx, &inner.cluster, &owner, lease))
             .await
     }
 
@@ -29,16 +30,38 @@ impl Engine {
         Ok(!active.is_empty())
     }
 
-    /// Run one claimed action to its end and record the outcome.
-    async fn execute(&self, rec: ActionRecord) {
+    /// Run one claimed action to its end and record the outcome; the state
+    /// it ended in (None: another process took it over, or recording failed).
+    async fn execute(&self, rec: ActionRecord) -> Option<(String, ActionState)> {
         let id = rec.id.clone();
         self.emit(EngineEvent::ActionChanged {
             id: id.clone(),
             state: ActionState::Running,
             note: None,
         });
-        let outcome = workflows::run(self, rec).await;
         let owner = self.owner().to_string();
+        let action = rec.action.clone();
+        let outcome = match self.preflight(&rec).await {
+            Ok(()) => workflows::run(self, rec).await,
+            Err(e) => {
+                let reason = e.to_string();
+                if let Err(a) = self
+                    .audit(
+                        &owner,
+                        "run_refused",
+                        Some(id.clone()),
+                        json!({"reason": reason}),
+                    )
+                    .await
+                {
+                    tracing::warn!(error = %a, "could not audit a refused run");
+                }
+                Outcome::Failed {
+                    error: format!("refused before running: {reason}"),
+                    result: serde_json::Value::Null,
+                }
+            }
+        };
         let (state, note, result) = match &outcome {
             Outcome::Succeeded(r) => (ActionState::Succeeded, None, r.clone()),
             Outcome::Failed { error, result } => {
@@ -70,8 +93,10 @@ impl Engine {
                     &owner,
                     note2.as_deref(),
                 )?;
-                // Whatever is still only reserved goes back.
+                // Whatever is still only reserved goes back, and targets that
+                // never ran are closed (they no longer hold their node).
                 release_all(tx, &inner.cluster, &inner.config, &id2)?;
+                action.workflow().dropped(tx, &id2)?;
                 Ok(true)
             })
             .await;
@@ -83,13 +108,21 @@ impl Engine {
                         message: n.clone(),
                     });
                 }
-                self.emit(EngineEvent::ActionChanged { id, state, note });
+                self.emit(EngineEvent::ActionChanged {
+                    id: id.clone(),
+                    state,
+                    note,
+                });
+                Some((id, state))
             }
-            Ok(false) => {}
-            Err(e) => self.emit(EngineEvent::Error {
-                id,
-                message: format!("recording the outcome failed: {e}"),
-            }),
+            Ok(false) => None,
+            Err(e) => {
+                self.emit(EngineEvent::Error {
+                    id,
+                    message: format!("recording the outcome failed: {e}"),
+                });
+                None
+            }
         }
     }
 
@@ -105,6 +138,12 @@ impl Engine {
     /// another process is running are waited for (and taken over if its lease
     /// runs out). Unapproved actions stay queued.
     pub async fn run_once(&self) -> Result<usize, EngineError> {
+        Ok(self.run_once_report().await?.len())
+    }
+
+    /// As `run_once`, saying how each action this process ran ended (what
+    /// `run --once` exits on).
+    pub async fn run_once_report(&self) -> Result<Vec<(String, ActionState)>, EngineError> {
         self.with_heartbeat(self.run_loop(true, std::future::pending::<()>()))
             .await
     }
@@ -114,16 +153,19 @@ impl Engine {
         &self,
         shutdown: S,
     ) -> Result<usize, EngineError> {
-        self.with_heartbeat(self.run_loop(false, shutdown)).await
+        Ok(self
+            .with_heartbeat(self.run_loop(false, shutdown))
+            .await?
+            .len())
     }
 
     async fn run_loop<S: Future<Output = ()>>(
         &self,
         once: bool,
         shutdown: S,
-    ) -> Result<usize, EngineError> {
-        let mut running: JoinSet<()> = JoinSet::new();
-        let mut ran = 0;
+    ) -> Result<Vec<(String, ActionState)>, EngineError> {
+        let mut running: JoinSet<Option<(String, ActionState)>> = JoinSet::new();
+        let mut ran = Vec::new();
         let mut shutdown = std::pin::pin!(shutdown);
         let mut events = self.subscribe();
         let mut housekeeping: Option<std::time::Instant> = None;
@@ -142,7 +184,6 @@ impl Engine {
             while running.len() < self.options().max_parallel.max(1) {
                 match self.claim_one().await? {
                     Some(rec) => {
-                        ran += 1;
                         let engine = self.clone();
                         running.spawn(async move { engine.execute(rec).await });
                     }
@@ -159,7 +200,11 @@ impl Engine {
                     running.abort_all();
                     return Ok(ran);
                 }
-                Some(_) = running.join_next(), if !running.is_empty() => {}
+                Some(done) = running.join_next(), if !running.is_empty() => {
+                    if let Ok(Some(outcome)) = done {
+                        ran.push(outcome);
+                    }
+                }
                 _ = events.recv() => {}
                 _ = tokio::time::sleep(poll) => {}
             }

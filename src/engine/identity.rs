@@ -29,12 +29,32 @@ pub struct NextIp {
     pub reservation_id: Option<i64>,
 }
 
+/// What `ip release` gives back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReleaseWhat {
+    Address(Ipv4Addr),
+    /// Every record of a guest that no longer exists.
+    Guest(u32),
+}
+
+impl std::fmt::Display for ReleaseWhat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReleaseWhat::Address(ip) => write!(f, "{ip}"),
+            ReleaseWhat::Guest(v) => write!(f, "guest {v}"),
+        }
+    }
+}
+
 /// An address to record for an existing guest.
 #[derive(Debug, Clone)]
 pub struct AddressRequest {
-    pub vmid: u32,
-    pub kind: GuestKind,
-    pub node: String,
+    /// The guest, by name or VMID.
+    pub guest: String,
+    /// When given, must be the guest's.
+    pub kind: Option<GuestKind>,
+    /// When given, must be the guest's node (either name form).
+    pub node: Option<String>,
     pub ip: Ipv4Addr,
     /// None: the scheme's MAC.
     pub mac: Option<MacAddr>,
@@ -83,23 +103,133 @@ impl Engine {
         .await
     }
 
-    /// Record a static address (and MAC, hostname) for an existing guest.
+    /// Record a static address (and MAC, hostname) for an existing guest:
+    /// refused under read-only and for a self-protected guest, checked
+    /// against the guest as the cluster has it, and audited.
     pub async fn assign_address(
         &self,
         req: AddressRequest,
-        live: &LiveAddresses,
+        inv: &Inventory,
     ) -> Result<Allocation, EngineError> {
-        let live = live.clone();
+        let policy = self.policy();
+        if policy.read_only {
+            return Err(EngineError::Policy {
+                rule: "read_only".into(),
+                reason: "proxdeck runs read-only: no address is recorded".into(),
+            });
+        }
+        let g = inv
+            .find(&req.guest)
+            .ok_or_else(|| EngineError::UnknownGuest(req.guest.clone()))?;
+        if let Some(k) = req.kind.filter(|k| *k != g.kind) {
+            return Err(EngineError::Invalid(format!(
+                "{} is a {}, not a {}",
+                g.name,
+                g.kind.noun(),
+                k.noun()
+            )));
+        }
+        if let Some(n) = &req.node {
+            let wanted = self.pve_name(n);
+            if wanted != g.node {
+                return Err(EngineError::Invalid(format!(
+                    "{} is on {}, not {wanted}",
+                    g.name, g.node
+                )));
+            }
+        }
+        let sel = super::action::GuestSel::of(g);
+        if let Some((rule, why)) = crate::policy::protection(policy.policies, &sel) {
+            return Err(EngineError::Policy {
+                rule: format!("self_protection.{}", rule.name),
+                reason: format!("{sel} is protected by rule '{}': {why}", rule.name),
+            });
+        }
+        if let Some(h) = &req.hostname {
+            crate::naming::check_hostname(h).map_err(EngineError::Invalid)?;
+        }
+        let live = LiveAddresses::from_inventory(inv);
+        let (vmid, kind, node, name) = (g.vmid, g.kind, g.node.clone(), g.name.clone());
         self.write(move |tx, inner| {
             let ipam = Ipam::new(&inner.cluster, &inner.config.naming);
-            let mut r = ReserveRequest::new(&req.node, req.kind, &req.by);
-            r.vmid = Some(req.vmid);
+            let mut r = ReserveRequest::new(&node, kind, &req.by);
+            r.vmid = Some(vmid);
             r.ip = Some(req.ip);
             r.hostname = req.hostname.as_deref();
-            r.name = req.hostname.as_deref();
+            r.name = Some(&name);
             r.mac = req.mac.map(MacWanted::Given).unwrap_or(MacWanted::Auto);
             r.state = AllocState::Active;
-            Ok(ipam.reserve(tx, &r, &live)?)
+            let a = ipam.reserve(tx, &r, &live)?;
+            super::audit::append(
+                tx,
+                &req.by,
+                "address_assigned",
+                None,
+                &serde_json::json!({"vmid": vmid, "name": name, "ip": a.ip, "mac": a.mac, "node": a.node}),
+            )?;
+            Ok(a)
+        })
+        .await
+    }
+
+    /// Give back addresses by hand (`ip release`): every record of a guest
+    /// that is gone, or one address. An address a live guest still carries
+    /// is refused (change the guest first). Audited; the records stay, as
+    /// released, for history.
+    pub async fn release_addresses(
+        &self,
+        what: ReleaseWhat,
+        inv: &Inventory,
+        by: &str,
+    ) -> Result<Vec<Allocation>, EngineError> {
+        if self.policy().read_only {
+            return Err(EngineError::Policy {
+                rule: "read_only".into(),
+                reason: "proxdeck runs read-only: no address is released".into(),
+            });
+        }
+        let live = LiveAddresses::from_inventory(inv);
+        let by = by.to_string();
+        let inv_vmids: std::collections::HashSet<u32> = inv.guests.iter().map(|g| g.vmid).collect();
+        self.write(move |tx, inner| {
+            let ipam = Ipam::new(&inner.cluster, &inner.config.naming);
+            let held = ipam.list(tx, None, false)?;
+            let chosen: Vec<Allocation> = held
+                .into_iter()
+                .filter(|a| match &what {
+                    ReleaseWhat::Address(ip) => a.ip == *ip,
+                    ReleaseWhat::Guest(v) => a.vmid == Some(*v),
+                })
+                .collect();
+            if chosen.is_empty() {
+                return Err(EngineError::NothingToDo(format!("no address record held for {what}")));
+            }
+            for a in &chosen {
+                if let Some(h) = live.ip_holder(a.ip, None) {
+                    return Err(EngineError::NotPossible(format!(
+                        "{} is configured on {h}: change the guest first, then release it",
+                        a.ip
+                    )));
+                }
+                if let ReleaseWhat::Guest(v) = &what
+                    && inv_vmids.contains(v)
+                {
+                    return Err(EngineError::NotPossible(format!(
+                        "guest {v} still exists: release one address with `ip release IP`, or delete the guest"
+                    )));
+                }
+            }
+            for a in &chosen {
+                ipam.release(tx, a.id)?;
+            }
+            super::audit::append(
+                tx,
+                &by,
+                "addresses_released",
+                None,
+                &serde_json::json!({"what": what.to_string(), "ips": chosen.iter().map(|a| a.ip.to_string()).collect::<Vec<_>>()}),
+            )?;
+            Ok(chosen)
         })
         .await
     }

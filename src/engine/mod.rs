@@ -11,7 +11,9 @@
 
 pub mod action;
 pub mod audit;
+pub mod audit_key;
 pub mod auto;
+mod claim;
 pub mod core;
 pub mod crash;
 pub mod decide;
@@ -22,6 +24,7 @@ pub mod grammar;
 pub mod identity;
 pub mod journal;
 pub mod plan;
+mod preflight;
 pub mod query;
 pub mod queue;
 pub mod refresh;

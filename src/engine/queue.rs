@@ -100,10 +100,12 @@ pub struct ActionRecord {
     pub cancel_requested: bool,
     pub result: Option<serde_json::Value>,
     pub error: Option<String>,
+    /// Why an approved action has not started (another action holds one of its guests).
+    pub waiting: Option<String>,
 }
 
 const COLUMNS: &str = "id, cluster, kind, action_json, plan_json, plan_hash, state, proposed_by, proposed_from, reason, policy_rule,
-    created_at, updated_at, lease_owner, lease_expires, attempts, cancel_requested, result_json, error";
+    created_at, updated_at, lease_owner, lease_expires, attempts, cancel_requested, result_json, error, waiting";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<ActionRecord> {
     let bad = |what: &str, e: String| {
@@ -151,6 +153,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ActionRecord> {
         cancel_requested: r.get(16)?,
         result: result.and_then(|r| serde_json::from_str(&r).ok()),
         error: r.get(18)?,
+        waiting: r.get(19)?,
     })
 }
 
@@ -164,7 +167,7 @@ fn via_str(a: &Actor) -> String {
 /// Store a new action (and its plan) in `state`.
 pub fn insert(conn: &Connection, rec: &ActionRecord) -> Result<(), EngineError> {
     conn.execute(
-        &format!("INSERT INTO actions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULL, NULL, 0, 0, NULL, ?14)"),
+        &format!("INSERT INTO actions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULL, NULL, 0, 0, NULL, ?14, NULL)"),
         params![
             rec.id,
             rec.cluster,
@@ -291,23 +294,6 @@ pub fn decide(
     Ok(())
 }
 
-/// Replace an action's plan (a re-plan), audited.
-pub fn set_plan(conn: &Connection, id: &str, plan: &Plan, actor: &str) -> Result<(), EngineError> {
-    let hash = plan.hash();
-    conn.execute(
-        "UPDATE actions SET plan_json = ?2, plan_hash = ?3, updated_at = ?4 WHERE id = ?1",
-        params![id, serde_json::to_string(plan)?, hash, now()],
-    )?;
-    audit::append(
-        conn,
-        actor,
-        "replanned",
-        Some(id),
-        &json!({"plan_hash": hash}),
-    )?;
-    Ok(())
-}
-
 pub fn set_result(
     conn: &Connection,
     id: &str,
@@ -337,53 +323,6 @@ pub fn cancel_requested(conn: &Connection, id: &str) -> Result<bool, EngineError
         )
         .optional()?
         .unwrap_or(false))
-}
-
-/// Claim one approved action, or a running one whose owner's lease ran out.
-/// Runs inside a `BEGIN IMMEDIATE` transaction, so two processes never claim the same.
-pub fn claim(
-    conn: &Connection,
-    cluster: &str,
-    owner: &str,
-    lease_secs: i64,
-) -> Result<Option<ActionRecord>, EngineError> {
-    let t = now();
-    let id: Option<String> = conn
-        .query_row(
-            "SELECT id FROM actions WHERE cluster = ?1
-               AND (state = 'approved' OR (state = 'running' AND (lease_expires IS NULL OR lease_expires < ?2)))
-             ORDER BY created_at, id LIMIT 1",
-            params![cluster, t],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(id) = id else { return Ok(None) };
-    let rec = get(conn, &id)?.ok_or_else(|| EngineError::NoSuchAction(id.clone()))?;
-    let resumed = rec.state == ActionState::Running;
-    conn.execute(
-        "UPDATE actions SET state = 'running', lease_owner = ?2, lease_expires = ?3, attempts = attempts + 1, updated_at = ?4 WHERE id = ?1",
-        params![id, owner, t + lease_secs, t],
-    )?;
-    let note = if resumed {
-        format!(
-            "resumed by {owner} after the lease of {} ran out",
-            rec.lease_owner.as_deref().unwrap_or("?")
-        )
-    } else {
-        format!("claimed by {owner}")
-    };
-    conn.execute(
-        "INSERT INTO action_transitions (action_id, from_state, to_state, at, actor, note) VALUES (?1, ?2, 'running', ?3, ?4, ?5)",
-        params![id, rec.state.as_str(), t, owner, note],
-    )?;
-    audit::append(
-        conn,
-        owner,
-        if resumed { "resumed" } else { "running" },
-        Some(&id),
-        &json!({"from": rec.state, "note": note}),
-    )?;
-    get(conn, &id)
 }
 
 /// Extend the leases this owner holds.
@@ -433,8 +372,24 @@ pub fn ids_in(
 pub fn heartbeat(conn: &Connection, owner: &str, lease_secs: i64) -> Result<usize, EngineError> {
     Ok(conn.execute(
         "UPDATE actions SET lease_expires = ?2 WHERE lease_owner = ?1 AND state = 'running'",
-        params![owner, now() + lease_secs],
+        params![owner, now().saturating_add(lease_secs)],
     )?)
+}
+
+/// Record the guests an action works on (its own and the ones it makes).
+pub fn set_guests(
+    conn: &Connection,
+    cluster: &str,
+    id: &str,
+    vmids: &[u32],
+) -> Result<(), EngineError> {
+    for v in vmids {
+        conn.execute(
+            "INSERT OR IGNORE INTO action_guests (action_id, cluster, vmid) VALUES (?1, ?2, ?3)",
+            params![id, cluster, v],
+        )?;
+    }
+    Ok(())
 }
 
 /// Whether this owner still holds the action (another may have taken it over).
@@ -447,4 +402,44 @@ pub fn holds(conn: &Connection, id: &str, owner: &str) -> Result<bool, EngineErr
         )
         .optional()?
         .unwrap_or(false))
+}
+
+/// Snapshot names the plans of open actions hold, as (node, name): a
+/// guest's snapshots (`guest` = its VMID) or a node's LVM snapshots (`guest`
+/// None, by the plan's `node` parameter). Two plans never pick one name.
+pub fn snapshot_names_held(
+    conn: &Connection,
+    cluster: &str,
+    guest: Option<u32>,
+) -> Result<std::collections::HashSet<(String, String)>, EngineError> {
+    let mut st = conn.prepare_cached(
+        "SELECT a.plan_json, a.action_json FROM actions a
+          WHERE a.cluster = ?1 AND a.state IN ('proposed', 'pending_approval', 'approved', 'running')
+            AND a.plan_json IS NOT NULL
+            AND (?2 IS NULL OR EXISTS (SELECT 1 FROM action_guests g WHERE g.action_id = a.id AND g.vmid = ?2))",
+    )?;
+    let rows = st
+        .query_map(params![cluster, guest], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = std::collections::HashSet::new();
+    for (plan, action) in rows {
+        let Ok(plan) = serde_json::from_str::<Plan>(&plan) else {
+            continue;
+        };
+        let node = match (guest, serde_json::from_str::<Action>(&action)) {
+            (Some(_), Ok(a)) => a.guests().first().map(|g| g.node.clone()),
+            (None, _) => plan.param("node").map(str::to_string),
+            _ => None,
+        };
+        let Some(node) = node else { continue };
+        for n in [&plan.snapshot, &plan.safety_snapshot]
+            .into_iter()
+            .flatten()
+        {
+            out.insert((node.clone(), n.clone()));
+        }
+    }
+    Ok(out)
 }

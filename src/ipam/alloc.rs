@@ -75,13 +75,13 @@ fn gives_way(
     state: AllocState,
     node: &str,
     req_vmid: Option<u32>,
-    req_state: AllocState,
+    _req_state: AllocState,
     req_node: &str,
 ) -> bool {
-    req_vmid.is_some()
-        && vmid == req_vmid
-        && (state == AllocState::Observed
-            || (req_state == AllocState::Active && state == AllocState::Active && node == req_node))
+    // A guest's own records never stand against a new one for it on the
+    // same node: re-addressing keeps its MAC (or address) and the old record
+    // gives way when the new one is recorded.
+    req_vmid.is_some() && vmid == req_vmid && (state == AllocState::Observed || node == req_node)
 }
 
 /// Address management for one cluster.
@@ -334,6 +334,9 @@ impl<'a> Ipam<'a> {
         };
         let mac = match req.mac {
             MacWanted::Given(m) => {
+                if let Some(why) = m.unusable() {
+                    return Err(IpamError::MacUnusable { mac: m, why });
+                }
                 if let Some(by) = self.mac_taken_by(conn, live, m, req, &entry.name)? {
                     return Err(IpamError::MacTaken { mac: m, by });
                 }
@@ -460,6 +463,35 @@ impl<'a> Ipam<'a> {
 
     /// A reservation's guest now exists: make it active for `vmid`.
     pub fn activate(&self, conn: &Connection, id: i64, vmid: u32) -> Result<(), IpamError> {
+        // Another guest's live record with this MAC or address: refused.
+        let clash: Option<(String, Option<u32>)> = conn
+            .query_row(
+                "SELECT o.ip, o.vmid FROM ip_allocations o, ip_allocations r
+                  WHERE r.id = ?1 AND o.id <> r.id AND o.state IN ('reserved', 'active')
+                    AND (o.vmid IS NULL OR o.vmid NOT IN (?2, IFNULL(r.vmid, -1)) OR (o.vmid <> ?2 AND o.state = 'reserved'))
+                    AND ((o.mac IS NOT NULL AND o.mac = r.mac) OR (o.subnet = r.subnet AND o.ip = r.ip))
+                  LIMIT 1",
+                params![id, vmid],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((ip, other)) = clash {
+            return Err(IpamError::Taken {
+                ip: ip.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
+                by: other.map_or_else(|| "another reservation".into(), |v| format!("guest {v}")),
+            });
+        }
+        // The record it replaces (the same guest's, with this MAC or
+        // address) gives way first.
+        conn.execute(
+            "UPDATE ip_allocations SET state = 'released', released_at = ?3
+              WHERE state = 'active' AND id <> ?1
+                AND vmid IN (?2, (SELECT vmid FROM ip_allocations WHERE id = ?1))
+                AND ((mac IS NOT NULL AND mac = (SELECT mac FROM ip_allocations WHERE id = ?1))
+                     OR (subnet = (SELECT subnet FROM ip_allocations WHERE id = ?1)
+                         AND ip = (SELECT ip FROM ip_allocations WHERE id = ?1)))",
+            params![id, vmid, now()],
+        )?;
         conn.execute(
             "UPDATE ip_allocations SET state = 'active', vmid = ?2 WHERE id = ?1 AND state IN ('reserved', 'active')",
             params![id, vmid],

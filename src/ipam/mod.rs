@@ -143,6 +143,8 @@ pub enum IpamError {
     Taken { ip: Ipv4Addr, by: String },
     #[error("MAC {mac} is taken by {by}")]
     MacTaken { mac: MacAddr, by: String },
+    #[error("MAC {mac} is {why}: a NIC needs a unicast address")]
+    MacUnusable { mac: MacAddr, why: &'static str },
     #[error("no free MAC for {what} (all 255 counters of {prefix} are taken)")]
     MacExhausted { what: String, prefix: String },
     #[error("node number {0} cannot be written in a sequential MAC (1-95); use mac.scheme: random")]

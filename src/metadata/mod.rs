@@ -95,6 +95,15 @@ pub fn sync(
     Ok((new, updated, gone))
 }
 
+/// A guest proxdeck deleted is gone (the next refresh would say so too).
+pub fn mark_gone(conn: &Connection, cluster: &str, vmid: u32) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE resource_metadata SET gone_at = ?3 WHERE cluster = ?1 AND vmid = ?2 AND gone_at IS NULL",
+        params![cluster, vmid, now()],
+    )?;
+    Ok(())
+}
+
 /// Record that `replica` on `replica_node` was made from `source`.
 pub fn record_replica(
     conn: &Connection,

@@ -178,7 +178,22 @@ pub fn mark_used(tx: &Transaction<'_>, id: i64) -> Result<(), NameError> {
     Ok(())
 }
 
-/// Give back every name a workflow holds.
+/// A deleted guest's name becomes free again: its reservations (by VMID or
+/// name) are released, kept for history.
+pub fn release_guest(
+    tx: &Transaction<'_>,
+    cluster: &str,
+    vmid: u32,
+    name: &str,
+) -> Result<(), NameError> {
+    tx.execute(
+        "UPDATE name_reservations SET state = 'released', released_at = ?4
+          WHERE cluster = ?1 AND (vmid = ?2 OR name = ?3) AND state IN ('reserved', 'used')",
+        params![cluster, vmid, name, now()],
+    )?;
+    Ok(())
+}
+
 /// Give one reservation back (a failed target).
 pub fn release(tx: &Transaction<'_>, id: i64) -> Result<(), NameError> {
     tx.execute(

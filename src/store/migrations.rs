@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("identity", include_str!("sql/0002_identity.sql")),
     ("engine", include_str!("sql/0003_engine.sql")),
     ("schedules", include_str!("sql/0004_schedules.sql")),
+    ("safety", include_str!("sql/0005_safety.sql")),
 ];
 
 /// The version this build writes.

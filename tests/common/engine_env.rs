@@ -53,6 +53,13 @@ impl EngineEnv {
 
     /// Propose (it must plan), approve if needed, run to the end; the record after.
     pub async fn run_action(&self, action: Action) -> ActionRecord {
+        let id = self.run_action_later(action).await;
+        self.engine.run_once().await.unwrap();
+        self.engine.get(&id).await.unwrap().unwrap()
+    }
+
+    /// Propose (it must plan) and approve if needed, without running; its id.
+    pub async fn run_action_later(&self, action: Action) -> String {
         let inv = self.inventory().await;
         let rec = self
             .engine
@@ -62,8 +69,7 @@ impl EngineEnv {
         if rec.state == ActionState::PendingApproval {
             self.approve(&rec).await;
         }
-        self.engine.run_once().await.unwrap();
-        self.engine.get(&rec.id).await.unwrap().unwrap()
+        rec.id
     }
 
     /// Propose against a fresh inventory; the planner's answer.

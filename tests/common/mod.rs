@@ -54,7 +54,40 @@ pub fn proxdeck(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> std::process::Output {
-    let mut cmd = std::process::Command::new(proxdeck_bin());
+    proxdeck_cmd(
+        std::process::Command::new(proxdeck_bin()),
+        dir,
+        db,
+        args,
+        env,
+    )
+}
+
+/// As `proxdeck`, run as another OS account (`setpriv`, so the real uid
+/// changes: the test runs as root). `dir` must be open to that account.
+pub fn proxdeck_as(
+    uid: u32,
+    dir: &std::path::Path,
+    db: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let mut cmd = std::process::Command::new("setpriv");
+    cmd.arg(format!("--reuid={uid}"))
+        .arg(format!("--regid={uid}"))
+        .arg("--clear-groups")
+        .arg("--")
+        .arg(proxdeck_bin());
+    proxdeck_cmd(cmd, dir, db, args, env)
+}
+
+fn proxdeck_cmd(
+    mut cmd: std::process::Command,
+    dir: &std::path::Path,
+    db: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
     cmd.arg("--config")
         .arg(dir)
         .arg("--db")

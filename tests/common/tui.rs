@@ -230,6 +230,7 @@ fn copy_action(
             cancel_requested: false,
             result: None,
             error: None,
+            waiting: None,
         },
         steps: step_rows,
         targets: targets

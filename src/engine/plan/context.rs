@@ -228,14 +228,26 @@ impl PlanContext<'_> {
     }
 }
 
-/// The safety snapshot's name from the policy pattern (`auto-20260129-1403`).
-pub fn snapshot_name(pattern: &str, suffix: &str) -> String {
+/// A snapshot name from the policy pattern (`auto-20260129-1403`), the
+/// workflow's suffix (`-pre-rb`) and the action's own tag (the last four
+/// characters of its id), so two actions in one minute never share one.
+/// At most 40 characters (Proxmox's limit); the tag is always kept.
+pub fn snapshot_name(pattern: &str, suffix: &str, action_id: &str) -> String {
     let date = crate::timefmt::now_local("%Y%m%d");
     let time = crate::timefmt::now_local("%H%M");
     let mut name = pattern.replace("{date}", &date).replace("{time}", &time);
     name.push_str(suffix);
-    name.truncate(40);
-    name
+    let tag: String = action_id
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    name.truncate(40 - tag.len() - 1);
+    format!("{name}-{tag}")
 }
 
 /// Give back every identity an action holds (rejected, cancelled, re-planned, or a target failed).

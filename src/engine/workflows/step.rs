@@ -37,6 +37,8 @@ pub struct StepCtx {
     /// The UPID an interrupted run stored: follow it instead of starting again.
     pub prior_upid: Option<Upid>,
     pub prior_detail: Option<serde_json::Value>,
+    /// When an earlier run first began this step (None: this is the first).
+    pub prior_started_at: Option<i64>,
 }
 
 /// A step's result when all it has to say is a sentence.
@@ -175,6 +177,7 @@ impl Run {
                 .as_ref()
                 .and_then(|r| r.upid.as_deref())
                 .and_then(|u| u.parse().ok()),
+            prior_started_at: row.as_ref().and_then(|r| r.started_at),
             prior_detail: row.and_then(|r| r.detail),
         };
         match body(ctx).await {

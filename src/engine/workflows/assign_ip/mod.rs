@@ -88,6 +88,15 @@ impl Workflow for AssignStaticIp {
         action_id: &str,
     ) -> Result<Plan, EngineError> {
         let g = ctx.guest(&self.guest)?;
+        if let Some(h) = &self.hostname {
+            crate::naming::check_hostname(h).map_err(EngineError::Invalid)?;
+        }
+        if let Some(why) = self.mac.and_then(|m| m.unusable()) {
+            return Err(EngineError::Invalid(format!(
+                "MAC {} is {why}: a NIC needs a unicast address",
+                self.mac.map(|m| m.to_string()).unwrap_or_default()
+            )));
+        }
         if g.nics.is_empty() {
             return Err(EngineError::NotPossible(format!(
                 "{} has no network interface to configure",
@@ -118,6 +127,7 @@ impl Workflow for AssignStaticIp {
             let n = snapshot_name(
                 &ctx.config.policies.safety_snapshots.name_pattern,
                 "-pre-ip",
+                action_id,
             );
             steps.add(
                 "safety-snapshot",
@@ -212,6 +222,12 @@ impl Workflow for AssignStaticIp {
             match steps(run, g, &t, safety.as_deref()).await {
                 Ok(applies) => Outcome::Succeeded(
                     json!({"guest": g.vmid, "ip": t.ip, "mac": t.mac, "applies": applies}),
+                ),
+                // Proxmox refused the parameters: nothing changed, so there
+                // is nothing to roll back (a rollback would only stop the guest).
+                Err(e @ EngineError::Pve(crate::pve::PveError::BadRequest { .. })) => failed(
+                    &EngineError::Step(format!("{e} (nothing was changed)")),
+                    json!({"guest": g.vmid}),
                 ),
                 Err(e) => {
                     back_to_safety(run, g, safety.as_deref(), e, json!({"guest": g.vmid})).await

@@ -221,7 +221,7 @@ impl Workflow for RestoreBackup {
             let (vg, lv) = split_volume(&ops.lvm.default_volume)?;
             let origin = find_origin(lvs, &target, &vg, &lv)?;
             let wanted = format!("pre-restore-{}", crate::timefmt::now_local("%Y-%m-%d-%H%M"));
-            let (name, size) = new_snapshot(ctx, lvs, origin, Some(&wanted), None)?;
+            let (name, size) = new_snapshot(tx, ctx, &target, lvs, origin, Some(&wanted), None)?;
             steps.add(
                 "target-snapshot",
                 tn,
@@ -362,7 +362,7 @@ impl RestoreBackup {
             })
         })
         .await?;
-        run.step(&at("configure"), |_ctx| configure(run, target, t))
+        run.step(&at("configure"), |_ctx| configure(run, target, t, None))
             .await?;
         let start = run.has_step(&at("start"));
         if start {

@@ -96,7 +96,7 @@ impl Workflow for CloneGuest {
         action_id: &str,
         plan: &Plan,
     ) -> Result<(), EngineError> {
-        tasks::insert_planned(tx, cluster, action_id, &self.source, plan)
+        tasks::insert_planned(tx, cluster, action_id, &self.source, plan, false)
     }
 
     fn dropped(&self, tx: &Transaction<'_>, action_id: &str) -> Result<(), EngineError> {

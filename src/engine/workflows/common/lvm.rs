@@ -48,10 +48,18 @@ pub async fn snapshot_step(
 ) -> Result<LvSnapshot, EngineError> {
     let (vg, lv) = split(volume);
     let lvs = ctx.run.engine.lvs(node).await?;
-    if lvs
-        .iter()
-        .any(|l| l.vg == vg && l.name == name && l.origin.as_deref() == Some(lv.as_str()))
-    {
+    if let Some(existing) = lvs.iter().find(|l| l.vg == vg && l.name == name) {
+        // Only an earlier run of this very step, begun before the LV
+        // appeared, can have made it.
+        let ours = existing.origin.as_deref() == Some(lv.as_str())
+            && ctx
+                .prior_started_at
+                .is_some_and(|t| existing.created.is_some_and(|c| c >= t - 5));
+        if !ours {
+            return Err(EngineError::NotPossible(format!(
+                "{vg}/{name} exists on {node} and this action did not make it: plan again for a fresh snapshot"
+            )));
+        }
         return Ok(LvSnapshot {
             snapshot: format!("{vg}/{name}"),
             size: None,

@@ -57,21 +57,28 @@ pub fn find_origin<'a>(
 }
 
 /// The name and `-L` size of a new snapshot of `origin` (no size for a thin
-/// volume: its snapshot is thin, in the pool).
+/// volume: its snapshot is thin, in the pool). A name is free when no LV
+/// has it and no open action's plan holds it on this node (`tx`).
 pub fn new_snapshot(
+    tx: &rusqlite::Transaction<'_>,
     ctx: &PlanContext<'_>,
+    node: &str,
     lvs: &[Lv],
     origin: &Lv,
     name: Option<&str>,
     size: Option<&str>,
 ) -> Result<(String, Option<String>), EngineError> {
     let ops = &ctx.config.policies.ops.lvm;
-    let taken = |n: &str| lvs.iter().any(|l| l.vg == origin.vg && l.name == n);
+    let held = crate::engine::queue::snapshot_names_held(tx, ctx.cluster, None)?;
+    let taken = |n: &str| {
+        lvs.iter().any(|l| l.vg == origin.vg && l.name == n)
+            || held.contains(&(node.to_string(), n.to_string()))
+    };
     let name = match name {
         Some(n) => {
             if taken(n) {
                 return Err(EngineError::Invalid(format!(
-                    "Logical Volume \"{n}\" already exists in volume group \"{}\"",
+                    "Logical Volume \"{n}\" already exists in volume group \"{}\" (or another action plans it)",
                     origin.vg
                 )));
             }

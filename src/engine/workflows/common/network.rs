@@ -95,8 +95,14 @@ pub fn net_change(
     change
 }
 
-/// Set the new guest's name and network, keeping every other NIC setting.
-pub async fn configure(run: &Run, g: &GuestRef, t: &TargetPlan) -> Result<Configured, EngineError> {
+/// Set the new guest's name and network, keeping every other NIC setting
+/// (and its description, when given: a replica's carries its marker).
+pub async fn configure(
+    run: &Run,
+    g: &GuestRef,
+    t: &TargetPlan,
+    description: Option<&str>,
+) -> Result<Configured, EngineError> {
     let c = run.client();
     let cfg = c.guest_config(g).await?;
     let cidr = planned_cidr(t)?;
@@ -115,6 +121,9 @@ pub async fn configure(run: &Run, g: &GuestRef, t: &TargetPlan) -> Result<Config
         .filter(|_| delivery != Delivery::Manual)
     {
         change = change.set("nameserver", ns);
+    }
+    if let Some(d) = description {
+        change = change.set("description", d);
     }
     c.set_config(g, &change).await?;
     Ok(Configured {

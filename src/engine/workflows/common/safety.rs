@@ -47,11 +47,26 @@ pub async fn take_snapshot(
     let (name, description, vmstate) = (spec.name, spec.description, spec.vmstate);
     let out = run
         .step(key, |ctx| async move {
-            if ctx.prior_upid.is_none() && c.snapshots(r).await?.iter().any(|s| s.name == name) {
+            if ctx.prior_upid.is_none()
+                && let Some(s) = c.snapshots(r).await?.into_iter().find(|s| s.name == name)
+            {
+                // Only this step, begun before the snapshot appeared, can
+                // have made it; anything else has taken the name.
+                let ours = ctx
+                    .prior_started_at
+                    .is_some_and(|t| s.snaptime.is_some_and(|st| st >= t - 5));
+                if !ours {
+                    return Err(EngineError::NotPossible(format!(
+                        "{} already has a snapshot named {name} that this action did not take",
+                        g.name
+                    )));
+                }
                 return Ok(Taken {
                     snapshot: Some(name.to_string()),
                     exitstatus: None,
-                    note: Some(format!("snapshot {name} exists already")),
+                    note: Some(format!(
+                        "snapshot {name} was taken by an earlier run of this step"
+                    )),
                 });
             }
             let opts = SnapshotOptions {
@@ -143,7 +158,10 @@ pub async fn back_to_safety(
     let c = run.client();
     let r = gref(g);
     let back = async {
-        let up = c.rollback(&r, s, None).await?;
+        // A snapshot without RAM comes back stopped: a guest that ran before
+        // is started again.
+        let was_running = c.guest_status(&r).await?.status == "running";
+        let up = c.rollback(&r, s, was_running.then_some(true)).await?;
         c.wait_task(&up, &run.engine.options().wait, |_| {}).await?;
         Ok::<_, EngineError>(())
     }

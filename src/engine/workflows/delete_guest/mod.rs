@@ -1,4 +1,6 @@
-//! Delete a guest (stopped first if it runs) with its disks.
+//! Delete a guest (stopped first if it runs) with its disks, then give back
+//! what proxdeck held for it: its address and MAC records and its name
+//! (kept as released, for history), and its metadata marked gone.
 
 use futures_util::future::BoxFuture;
 use rusqlite::Transaction;
@@ -63,6 +65,14 @@ impl Workflow for DeleteGuest {
                 g.vmid
             ),
         );
+        steps.add(
+            "release",
+            None,
+            format!(
+                "give back {}'s address, MAC and name records (kept as history)",
+                g.name
+            ),
+        );
         let mut p = Plan::new(format!(
             "Delete {} ({} {} on {})",
             g.name,
@@ -103,9 +113,51 @@ impl Workflow for DeleteGuest {
                     .await?;
                     Ok(done())
                 })
-                .await
-                .map(|_| json!({"deleted": g.vmid}));
+                .await;
+            let result = match result {
+                Ok(_) if run.has_step("release") => run
+                    .step("release", |_ctx| release(run, g))
+                    .await
+                    .map(|r| json!({"deleted": g.vmid, "released": r.addresses})),
+                Ok(_) => Ok(json!({"deleted": g.vmid})),
+                Err(e) => Err(e),
+            };
             finish(result, json!({"guest": g.vmid}))
         })
     }
+}
+
+/// What the release step gave back.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Released {
+    addresses: Vec<String>,
+}
+
+/// Release the deleted guest's address records and name, audited.
+async fn release(run: &Run, g: &GuestSel) -> Result<Released, EngineError> {
+    let (g, id) = (g.clone(), run.id().to_string());
+    run.engine
+        .write(move |tx, inner| {
+            let ipam = crate::ipam::alloc::Ipam::new(&inner.cluster, &inner.config.naming);
+            let held: Vec<_> = ipam
+                .list(tx, None, false)?
+                .into_iter()
+                .filter(|a| a.vmid == Some(g.vmid))
+                .collect();
+            for a in &held {
+                ipam.release(tx, a.id)?;
+            }
+            crate::naming::reserve::release_guest(tx, &inner.cluster, g.vmid, &g.name)?;
+            crate::metadata::mark_gone(tx, &inner.cluster, g.vmid)?;
+            let addresses: Vec<String> = held.iter().map(|a| a.ip.to_string()).collect();
+            crate::engine::audit::append(
+                tx,
+                &inner.owner,
+                "guest_released",
+                Some(&id),
+                &json!({"vmid": g.vmid, "name": g.name, "addresses": addresses}),
+            )?;
+            Ok(Released { addresses })
+        })
+        .await
 }

@@ -71,7 +71,7 @@ impl Workflow for CreateLvmSnapshot {
 
     fn plan(
         &self,
-        _tx: &Transaction<'_>,
+        tx: &Transaction<'_>,
         ctx: &PlanContext<'_>,
         _action_id: &str,
     ) -> Result<Plan, EngineError> {
@@ -84,8 +84,15 @@ impl Workflow for CreateLvmSnapshot {
         let (vg, lv) = split_volume(&volume)?;
         let lvs = ctx.facts.lvs_of(&node);
         let origin = find_origin(lvs, &node, &vg, &lv)?;
-        let (name, size) =
-            new_snapshot(ctx, lvs, origin, self.name.as_deref(), self.size.as_deref())?;
+        let (name, size) = new_snapshot(
+            tx,
+            ctx,
+            &node,
+            lvs,
+            origin,
+            self.name.as_deref(),
+            self.size.as_deref(),
+        )?;
         let mut p = Plan::new(format!(
             "LVM snapshot of {vg}/{lv} on {node} as {name} ({})",
             space_phrase(size.as_deref())

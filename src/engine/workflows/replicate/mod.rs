@@ -76,12 +76,20 @@ impl Workflow for Replicate {
                 .map(|n| ctx.pve_node(n))
                 .collect::<Result<_, _>>()?,
         };
-        let existing = plan::replica_nodes(tx, ctx.cluster, src.vmid)?;
+        let mut existing = plan::replica_nodes(tx, ctx.cluster, src.vmid)?;
+        existing.extend(plan::replica_nodes_in_cluster(ctx.inventory, src.vmid));
+        let open = plan::open_replications(tx, ctx.cluster, src.vmid)?;
         let mut steps = StepList::default();
         let mut notes = Vec::new();
         let mut targets = Vec::new();
         for node in nodes {
             if node == src.node {
+                continue;
+            }
+            if let Some((_, other)) = open.iter().find(|(n, _)| *n == node) {
+                notes.push(format!(
+                    "{node} is already being replicated to by {other}: skipped"
+                ));
                 continue;
             }
             if existing.contains(&node) {
@@ -149,7 +157,7 @@ impl Workflow for Replicate {
         action_id: &str,
         plan: &Plan,
     ) -> Result<(), EngineError> {
-        tasks::insert_planned(tx, cluster, action_id, &self.source, plan)
+        tasks::insert_planned(tx, cluster, action_id, &self.source, plan, true)
     }
 
     fn dropped(&self, tx: &Transaction<'_>, action_id: &str) -> Result<(), EngineError> {

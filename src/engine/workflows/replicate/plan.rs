@@ -9,7 +9,7 @@ use rusqlite::{Transaction, params};
 use super::route::Route;
 use crate::engine::error::EngineError;
 use crate::engine::plan::{CdromDrive, Delivery, PlanContext, StepList, Strategy, TargetPlan};
-use crate::inventory::GuestInfo;
+use crate::inventory::{GuestInfo, Inventory};
 use crate::ipam::ranges::subnet_of;
 use crate::pve::GuestKind;
 
@@ -21,6 +21,63 @@ pub fn origin_address(
     let ip = src.primary_ip()?;
     let (_, subnet) = subnet_of(&ctx.config.naming, &src.node).ok()?;
     Some((ip, subnet.subnet))
+}
+
+/// The line proxdeck writes into every replica's description: how any
+/// proxdeck (another host, a fresh database) knows the replica from the
+/// cluster itself.
+pub fn replica_marker(source_vmid: u32) -> String {
+    format!("proxdeck:replica-of={source_vmid}")
+}
+
+/// A replica's description: who it copies, the action, and the marker line.
+pub fn replica_description(source: &str, source_vmid: u32, action_id: &str) -> String {
+    format!(
+        "replica of {source} ({source_vmid}), made by proxdeck action {action_id}\n{}",
+        replica_marker(source_vmid)
+    )
+}
+
+/// Nodes where the cluster holds a replica of `source_vmid`: a guest whose
+/// description carries the marker (or the sentence older proxdeck versions
+/// wrote).
+pub fn replica_nodes_in_cluster(inv: &Inventory, source_vmid: u32) -> Vec<String> {
+    let marker = replica_marker(source_vmid);
+    let legacy = format!("({source_vmid}), made by proxdeck action");
+    let mut nodes: Vec<String> = inv
+        .guests
+        .iter()
+        .filter(|g| g.vmid != source_vmid)
+        .filter(|g| {
+            inv.config(g.vmid)
+                .and_then(|c| c.get("description"))
+                .is_some_and(|d| {
+                    d.lines().any(|l| l.trim() == marker)
+                        || (d.starts_with("replica of ") && d.contains(&legacy))
+                })
+        })
+        .map(|g| g.node.clone())
+        .collect();
+    nodes.sort();
+    nodes.dedup();
+    nodes
+}
+
+/// Targets of `source_vmid` another action is replicating to now, with the action.
+pub fn open_replications(
+    tx: &Transaction<'_>,
+    cluster: &str,
+    source_vmid: u32,
+) -> Result<Vec<(String, String)>, EngineError> {
+    let mut st = tx.prepare_cached(
+        "SELECT target_node, action_id FROM replication_tasks WHERE cluster = ?1 AND source_vmid = ?2 AND replica = 1 AND status IN ('pending', 'running')",
+    )?;
+    let rows = st
+        .query_map(params![cluster, source_vmid], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<Vec<(String, String)>, _>>()?;
+    Ok(rows)
 }
 
 /// Nodes that already have a replica of `vmid`, from the metadata.

@@ -189,8 +189,12 @@ async fn steps(
     }
     let target_ref = GuestRef::new(&t.node, source.kind, t.vmid);
     let target_ref = &target_ref;
-    run.step(&at(t, "configure"), |_ctx| configure(run, target_ref, t))
-        .await?;
+    let description = (kind == CopyKind::Replica)
+        .then(|| super::plan::replica_description(&source.name, source.vmid, run.id()));
+    run.step(&at(t, "configure"), |_ctx| {
+        configure(run, target_ref, t, description.as_deref())
+    })
+    .await?;
     set_progress(run, &t.node).await?;
     if run.has_step(&at(t, "template")) {
         run.step(&at(t, "template"), |ctx| copy::template(ctx, target_ref))

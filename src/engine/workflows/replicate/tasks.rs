@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::action::GuestSel;
@@ -74,19 +74,45 @@ pub struct TargetResult {
     pub error: Option<String>,
 }
 
-/// A row per planned target, pending.
+/// The open replication of `source` to `node`, if another action has one.
+fn open_replication(
+    tx: &Transaction<'_>,
+    cluster: &str,
+    source: u32,
+    node: &str,
+) -> Result<Option<String>, EngineError> {
+    Ok(tx
+        .query_row(
+            "SELECT action_id FROM replication_tasks WHERE cluster = ?1 AND source_vmid = ?2 AND target_node = ?3
+               AND replica = 1 AND status IN ('pending', 'running')",
+            params![cluster, source, node],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// A row per planned target, pending. A replica (not a clone) may have one
+/// open replication per source and node: a unique index makes a second
+/// one fail even when two processes plan at the same moment.
 pub fn insert_planned(
     tx: &Transaction<'_>,
     cluster: &str,
     action_id: &str,
     source: &GuestSel,
     plan: &Plan,
+    replica: bool,
 ) -> Result<(), EngineError> {
     for t in &plan.targets {
+        if replica && let Some(other) = open_replication(tx, cluster, source.vmid, &t.node)? {
+            return Err(EngineError::NothingToDo(format!(
+                "{} is already being replicated to {} by {other}",
+                source.name, t.node
+            )));
+        }
         let strategy = t.strategy.as_ref().map(serde_json::to_string).transpose()?;
         tx.execute(
-            "INSERT INTO replication_tasks (action_id, cluster, source_vmid, source_node, target_node, strategy, new_vmid, new_name, ip, mac, hostname, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending')",
+            "INSERT INTO replication_tasks (action_id, cluster, source_vmid, source_node, target_node, strategy, new_vmid, new_name, ip, mac, hostname, status, replica)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12)",
             params![
                 action_id,
                 cluster,
@@ -98,17 +124,31 @@ pub fn insert_planned(
                 t.name,
                 t.ip.map(|i| i.to_string()),
                 t.mac.map(|m| m.to_string()),
-                t.hostname
+                t.hostname,
+                replica
             ],
-        )?;
+        )
+        .map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                EngineError::NothingToDo(format!(
+                    "{} is already being replicated to {} by another action",
+                    source.name, t.node
+                ))
+            }
+            e => e.into(),
+        })?;
     }
     Ok(())
 }
 
-/// Targets that never ran are cleaned up (the action was rejected or cancelled).
+/// Close what an ended action left open: targets that never ran are
+/// cleaned up, one still marked running failed.
 pub fn clean_up_pending(tx: &Transaction<'_>, action_id: &str) -> Result<(), EngineError> {
     tx.execute(
-        "UPDATE replication_tasks SET status = 'cleaned_up' WHERE action_id = ?1 AND status = 'pending'",
+        "UPDATE replication_tasks SET status = CASE status WHEN 'pending' THEN 'cleaned_up' ELSE 'failed' END
+          WHERE action_id = ?1 AND status IN ('pending', 'running')",
         [action_id],
     )?;
     Ok(())

@@ -70,7 +70,7 @@ impl Workflow for RollbackGuestSnapshot {
         &self,
         _tx: &Transaction<'_>,
         ctx: &PlanContext<'_>,
-        _action_id: &str,
+        action_id: &str,
     ) -> Result<Plan, EngineError> {
         let g = ctx.guest(&self.guest)?;
         let s = &self.snapshot;
@@ -121,6 +121,7 @@ impl Workflow for RollbackGuestSnapshot {
                 let n = snapshot_name(
                     &ctx.config.policies.safety_snapshots.name_pattern,
                     "-pre-rb",
+                    action_id,
                 );
                 steps.add(
                     "safety-snapshot",

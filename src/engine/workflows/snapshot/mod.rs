@@ -6,12 +6,14 @@ use rusqlite::Transaction;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::common::guest::gref;
 use super::common::safety::{SnapshotSpec, record_snapshots, take_snapshot};
 use super::{Outcome, Run, Workflow, finish};
 use crate::action_kind::ActionKind;
 use crate::engine::action::GuestSel;
+use crate::engine::core::Engine;
 use crate::engine::error::EngineError;
-use crate::engine::plan::{Plan, PlanContext, StepList, snapshot_name};
+use crate::engine::plan::{Plan, PlanContext, PlanFacts, StepList, snapshot_name};
 use crate::engine::snapshot_catalog::Purpose;
 
 /// Take a snapshot of a guest.
@@ -54,19 +56,40 @@ impl Workflow for CreateGuestSnapshot {
         )
     }
 
+    fn facts<'a>(&'a self, engine: &'a Engine) -> BoxFuture<'a, Result<PlanFacts, EngineError>> {
+        Box::pin(async move { engine.snapshot_facts(&gref(&self.guest)).await })
+    }
+
     fn plan(
         &self,
-        _tx: &Transaction<'_>,
+        tx: &Transaction<'_>,
         ctx: &PlanContext<'_>,
-        _action_id: &str,
+        action_id: &str,
     ) -> Result<Plan, EngineError> {
         let g = ctx.guest(&self.guest)?;
         let n = self.name.clone().unwrap_or_else(|| {
-            snapshot_name(&ctx.config.policies.safety_snapshots.name_pattern, "")
+            snapshot_name(
+                &ctx.config.policies.safety_snapshots.name_pattern,
+                "",
+                action_id,
+            )
         });
         if !crate::pve::names::is_config_id(&n) {
             return Err(EngineError::Invalid(format!(
                 "'{n}' is not a valid snapshot name (a letter, then letters, digits, '-' or '_')"
+            )));
+        }
+        if ctx.facts.snapshots_of(g.vmid).iter().any(|s| s.name == n) {
+            return Err(EngineError::Invalid(format!(
+                "{} already has a snapshot named {n}: choose another name",
+                g.name
+            )));
+        }
+        let held = crate::engine::queue::snapshot_names_held(tx, ctx.cluster, Some(g.vmid))?;
+        if held.iter().any(|(_, h)| *h == n) {
+            return Err(EngineError::Invalid(format!(
+                "another action already plans a snapshot named {n} of {}",
+                g.name
             )));
         }
         let mut steps = StepList::default();

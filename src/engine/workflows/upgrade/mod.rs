@@ -88,7 +88,7 @@ impl Workflow for GuardedHostUpgrade {
 
     fn plan(
         &self,
-        _tx: &Transaction<'_>,
+        tx: &Transaction<'_>,
         ctx: &PlanContext<'_>,
         _action_id: &str,
     ) -> Result<Plan, EngineError> {
@@ -98,7 +98,7 @@ impl Workflow for GuardedHostUpgrade {
         let (vg, lv) = split_volume(&ops.lvm.default_volume)?;
         let lvs = ctx.facts.lvs_of(&node);
         let origin = find_origin(lvs, &node, &vg, &lv)?;
-        let (name, size) = new_snapshot(ctx, lvs, origin, None, None)?;
+        let (name, size) = new_snapshot(tx, ctx, &node, lvs, origin, None, None)?;
         let command = self
             .command
             .clone()
