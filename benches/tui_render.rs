@@ -34,7 +34,7 @@ fn main() {
         Theme::built_in("default").expect("theme"),
         rec.captured_unix,
     );
-    s.size = (160, 48);
+    s.size = (200, 50);
     let mut results = Vec::new();
     for n in [30u32, 1_000, 10_000] {
         let mut inv: Inventory = (*s.world.inventory.data).clone();
@@ -50,14 +50,15 @@ fn main() {
             .collect();
         let read = InventoryRead {
             inventory: Arc::new(inv),
-            meta: vec![],
+            meta: Default::default(),
             ip: Default::default(),
+            stats: Default::default(),
         };
         let t = Instant::now();
         let at = s.now;
         update(&mut s, Msg::Inventory(Ok(read), at));
         let refresh_ms = t.elapsed().as_secs_f64() * 1000.0;
-        let mut term = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
+        let mut term = Terminal::new(TestBackend::new(200, 50)).expect("terminal");
         let keys = 200;
         let t = Instant::now();
         for i in 0..keys {
@@ -80,7 +81,7 @@ fn main() {
         let per_frame_ms = t.elapsed().as_secs_f64() * 1000.0 / f64::from(frames);
         results.push(serde_json::json!({"guests": n, "inventory_refresh_ms": refresh_ms, "key_and_frame_ms": per_key_ms, "frame_ms": per_frame_ms}));
     }
-    let out = serde_json::json!({"bench": "tui_render", "screen": "160x48", "results": results,
+    let out = serde_json::json!({"bench": "tui_render", "screen": "200x50", "results": results,
         "note": "a key is update() plus one frame; a refresh rebuilds every pane's rows"});
     println!("{}", serde_json::to_string_pretty(&out).expect("json"));
     let dir = root.join("target/bench-results");

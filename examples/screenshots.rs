@@ -146,6 +146,7 @@ async fn main() -> Result<(), String> {
         read_only: None,
         mouse: false,
         refresh: Duration::from_secs(2),
+        reads: Default::default(),
         executor: true,
         banner: Some("DEMO: simulated cluster".into()),
     };

@@ -337,12 +337,13 @@ fn console_section_errors_name_their_field() {
     copy_config(dir.path());
     fs::write(
         dir.path().join("proxdeck.yml"),
-        "clusters: []\nconsole:\n  theme: light\n  refresh_secs: 0\n  keys:\n    snapshot: [\"S\"]\n    snapshoot: [\"x\"]\n    quit: [\"hyper+q\"]\n  colour: true\n",
+        "clusters: []\nconsole:\n  theme: light\n  refresh_secs: 0\n  keys:\n    snapshot: [\"S\"]\n    snapshoot: [\"x\"]\n    quit: [\"hyper+q\"]\n  colour: true\n  config_sweep_minutes: 0\n",
     )
     .unwrap();
     let errors = errors_of(dir.path());
     let want = [
         "proxdeck.yml:4:17: console.refresh_secs: must be between 1 and 3600 seconds",
+        "proxdeck.yml:10:25: console.config_sweep_minutes: must be between 1 and 10080 minutes",
         "proxdeck.yml:7:5: console.keys.snapshoot: unknown command 'snapshoot'",
         "proxdeck.yml:8:12: console.keys.quit[0]: unknown key 'hyper+q'",
         "proxdeck.yml:9:3: console.colour: unknown key 'colour'",

@@ -378,7 +378,8 @@ fn ten_thousand_guests_build_only_visible_rows() {
         .collect();
     let read = proxdeck::tui::msg::InventoryRead {
         inventory: std::sync::Arc::new(inv),
-        meta: vec![],
+        meta: Default::default(),
+        stats: Default::default(),
         ip: Default::default(),
     };
     let at = s.now;

@@ -104,8 +104,9 @@ fn selection_follows_the_guest_when_rows_move() {
     inv.guests.retain(|g| g.vmid != 103);
     let read = proxdeck::tui::msg::InventoryRead {
         inventory: std::sync::Arc::new(inv),
-        meta: vec![],
+        meta: Default::default(),
         ip: Default::default(),
+        stats: Default::default(),
     };
     let at = s.now + 5;
     update(&mut s, Msg::Inventory(Ok(read), at));

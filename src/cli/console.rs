@@ -57,6 +57,10 @@ pub fn options(
         read_only,
         mouse: args.mouse || c.mouse,
         refresh: Duration::from_secs(c.refresh_secs.max(1)),
+        reads: crate::inventory::RefreshOptions {
+            sweep_period: Duration::from_secs(c.config_sweep_minutes.max(1) * 60),
+            ..Default::default()
+        },
         executor: c.executor && !args.no_executor,
         banner,
     })

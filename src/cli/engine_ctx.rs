@@ -33,8 +33,18 @@ pub fn engine(cli: &Cli, lease_secs: Option<i64>) -> Result<Engine, CliError> {
 
 /// Read the cluster through the engine (metadata and addresses brought in line).
 pub async fn inventory(engine: &Engine) -> Result<Inventory, CliError> {
-    let read = engine.refresh_inventory(None).await?;
+    let options = crate::inventory::RefreshOptions {
+        read_tasks: false,
+        ..Default::default()
+    };
+    let read = engine.refresh_inventory_with(None, &options).await?;
     Ok(Arc::unwrap_or_clone(read.inventory))
+}
+
+/// One node's guests read (configs the database knows are not read again),
+/// for questions about that node.
+pub async fn node_inventory(engine: &Engine, node: &str) -> Result<Inventory, CliError> {
+    Ok(Arc::unwrap_or_clone(engine.refresh_node(node).await?))
 }
 
 /// A guest by name or VMID.

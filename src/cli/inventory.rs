@@ -6,15 +6,23 @@ use super::context::{CliError, connect, load_config, runtime};
 use super::{Cli, table};
 use crate::inventory::{Inventory, RefreshOptions};
 
-pub fn run(cli: &Cli, json_out: bool) -> Result<(), CliError> {
+pub fn run(cli: &Cli, json_out: bool, node: Option<&str>) -> Result<(), CliError> {
     let config = load_config(cli)?;
     let (_, client) = connect(cli, &config)?;
     let rt = runtime()?;
-    let (inv, _) = rt.block_on(Inventory::refresh(
-        &client,
-        None,
-        &RefreshOptions::default(),
-    ))?;
+    let options = RefreshOptions {
+        only_node: node.map(str::to_string),
+        read_tasks: false,
+        ..RefreshOptions::default()
+    };
+    let (mut inv, _) = rt.block_on(Inventory::refresh(&client, None, &options))?;
+    if let Some(n) = node {
+        if inv.node(n).is_none() {
+            return Err(CliError(format!("no node named '{n}' in the cluster")));
+        }
+        inv.guests.retain(|g| g.node == n);
+        inv.nodes.retain(|x| x.name == n);
+    }
     if json_out {
         println!("{}", serde_json::to_string_pretty(&to_json(&inv))?);
     } else {

@@ -6,7 +6,7 @@ use clap::Subcommand;
 
 use super::Cli;
 use super::context::{CliError, runtime};
-use super::engine_ctx::{engine, inventory};
+use super::engine_ctx::{engine, inventory, node_inventory};
 use super::table;
 use crate::engine::identity::{AddressRequest, ReleaseWhat};
 use crate::engine::{Actor, Via};
@@ -78,7 +78,12 @@ pub fn run(cli: &Cli, cmd: &IpCommand) -> Result<std::process::ExitCode, CliErro
     let engine = engine(cli, None)?;
     let rt = runtime()?;
     rt.block_on(async {
-        let inv = inventory(&engine).await?;
+        let inv = match cmd {
+            // One node's question: that node's guests, the rest from the records.
+            IpCommand::Next { node, .. } => node_inventory(&engine, node).await?,
+            IpCommand::List { .. } => crate::inventory::Inventory::default(),
+            _ => inventory(&engine).await?,
+        };
         let live = LiveAddresses::from_inventory(&inv);
         let by = Actor::local(Via::Cli).label();
         match cmd {

@@ -62,6 +62,9 @@ pub enum Command {
         /// Machine-readable output
         #[arg(long)]
         json: bool,
+        /// Only this node's guests (reads only their configs)
+        #[arg(long)]
+        node: Option<String>,
     },
     /// Serve a simulated Proxmox VE cluster on loopback (for trying proxdeck and for tests)
     Sim(sim::SimArgs),
@@ -227,7 +230,9 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     match &cli.command {
         Some(Command::CheckConfig) => check_config::run(&cli),
-        Some(Command::Inventory { json }) => report(inventory::run(&cli, *json)),
+        Some(Command::Inventory { json, node }) => {
+            report(inventory::run(&cli, *json, node.as_deref()))
+        }
         Some(Command::Sim(args)) => report(sim::run(args)),
         Some(Command::Demo(args)) => report(demo::run(args, &cli)),
         Some(Command::Console(args)) => report(console::run(&cli, args)),

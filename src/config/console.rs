@@ -23,6 +23,9 @@ pub struct ConsoleConfig {
     pub theme: Option<String>,
     /// Seconds between inventory reads.
     pub refresh_secs: u64,
+    /// Every guest config is read again within this many minutes (config
+    /// edits make no task, so only this re-read notices them).
+    pub config_sweep_minutes: u64,
     pub mouse: bool,
     /// Keys per command, replacing the defaults of the commands listed.
     pub keys: Vec<KeyOverride>,
@@ -39,6 +42,7 @@ impl Default for ConsoleConfig {
         ConsoleConfig {
             theme: None,
             refresh_secs: 5,
+            config_sweep_minutes: 60,
             mouse: false,
             keys: Vec::new(),
             keys_at: None,
@@ -48,7 +52,14 @@ impl Default for ConsoleConfig {
     }
 }
 
-const KEYS: &[&str] = &["theme", "refresh_secs", "mouse", "keys", "executor"];
+const KEYS: &[&str] = &[
+    "theme",
+    "refresh_secs",
+    "config_sweep_minutes",
+    "mouse",
+    "keys",
+    "executor",
+];
 
 pub fn read(map: &MapView<'_>, issues: &mut Issues) -> ConsoleConfig {
     let mut c = ConsoleConfig {
@@ -63,6 +74,13 @@ pub fn read(map: &MapView<'_>, issues: &mut Issues) -> ConsoleConfig {
             issues.error(r.pos, &r.field, "must be between 1 and 3600 seconds");
         } else {
             c.refresh_secs = r.value;
+        }
+    }
+    if let Some(r) = map.opt_u64(issues, "config_sweep_minutes") {
+        if r.value == 0 || r.value > 10_080 {
+            issues.error(r.pos, &r.field, "must be between 1 and 10080 minutes");
+        } else {
+            c.config_sweep_minutes = r.value;
         }
     }
     if let Some(m) = map.opt_bool(issues, "mouse") {

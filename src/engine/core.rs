@@ -57,6 +57,12 @@ pub(in crate::engine) struct Inner {
     guest_locks: Mutex<HashMap<u32, Arc<tokio::sync::RwLock<()>>>>,
     /// Each node's time zone, read once.
     node_zones: Mutex<HashMap<String, jiff::tz::TimeZone>>,
+    /// Writes this process made (the derived lists know when to re-read).
+    writes: std::sync::atomic::AtomicU64,
+    /// The metadata and address lists of the last read.
+    pub(in crate::engine) derived_cache: Mutex<Option<super::refresh::Derived>>,
+    /// The conflicts the last reconciliation found.
+    pub(in crate::engine) conflicts_cache: Mutex<Vec<crate::ipam::reconcile::Conflict>>,
     /// Host access (SSH, or the simulator's hosts in the demo).
     hosts: Option<Arc<dyn HostRunner>>,
 }
@@ -104,6 +110,9 @@ impl Engine {
                 node_slots: Mutex::new(HashMap::new()),
                 guest_locks: Mutex::new(HashMap::new()),
                 node_zones: Mutex::new(HashMap::new()),
+                writes: std::sync::atomic::AtomicU64::new(0),
+                derived_cache: Mutex::new(None),
+                conflicts_cache: Mutex::new(Vec::new()),
                 hosts,
             }),
         }
@@ -195,6 +204,21 @@ impl Engine {
         locks.entry(vmid).or_default().clone()
     }
 
+    pub(in crate::engine) fn inner_derived(&self) -> &Mutex<Option<super::refresh::Derived>> {
+        &self.inner.derived_cache
+    }
+
+    pub(in crate::engine) fn inner_conflicts(
+        &self,
+    ) -> &Mutex<Vec<crate::ipam::reconcile::Conflict>> {
+        &self.inner.conflicts_cache
+    }
+
+    /// How many writes this process began (each may change derived lists).
+    pub(in crate::engine) fn write_count(&self) -> u64 {
+        self.inner.writes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// The zone a node keeps its clock in, read from the node once: vzdump
     /// names archives and prune buckets hours, days and weeks in it, not in
     /// the zone proxdeck runs in. When the node cannot say (or names a zone
@@ -238,6 +262,9 @@ impl Engine {
         F: FnOnce(&rusqlite::Transaction<'_>, &Inner) -> Result<R, EngineError> + Send + 'static,
     {
         let inner = self.inner.clone();
+        self.inner
+            .writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let out = tokio::task::spawn_blocking(move || {
             let r = inner.store.write(|tx| f(tx, &inner));
             if r.is_ok() {

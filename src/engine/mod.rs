@@ -28,6 +28,7 @@ mod preflight;
 pub mod query;
 pub mod queue;
 pub mod refresh;
+pub mod refresh_snapshots;
 pub mod schedule;
 pub mod snapshot_catalog;
 pub mod workflows;

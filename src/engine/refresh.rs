@@ -4,15 +4,12 @@
 //! backups (catalog synced, retention classes computed). One place, so the
 //! console, the CLI, the REST API and the assistant read the same way.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
-
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
 
 use super::core::Engine;
 use super::error::EngineError;
-use super::snapshot_catalog as catalog;
+pub use super::refresh_snapshots::{LvmSnapshot, SnapshotAsk, SnapshotNote, Snapshots};
 use super::workflows::common::backup::prune_marks;
 use crate::backup::catalog::{self as backup_catalog, Listing};
 use crate::inventory::{Inventory, RefreshOptions};
@@ -21,48 +18,49 @@ use crate::ipam::alloc::Ipam;
 use crate::ipam::reconcile::Conflict;
 use crate::metadata::ResourceMetadata;
 use crate::naming::Convention;
-use crate::pve::GuestRef;
-use crate::pve::types::{SnapshotInfo, StorageContent};
+use crate::pve::types::{GuestKind, StorageContent};
 
-/// A read of the cluster with what the database derives from it.
+/// A read of the cluster with what the database derives from it. The
+/// derived lists are shared (`Arc`) and the same allocation as the previous
+/// read's when nothing changed, so a front end can skip work by pointer.
 #[derive(Debug, Clone)]
 pub struct InventoryRead {
     pub inventory: Arc<Inventory>,
-    pub meta: Vec<ResourceMetadata>,
-    pub ip: IpData,
+    pub meta: Arc<Vec<ResourceMetadata>>,
+    pub ip: Arc<IpData>,
+    /// What the read cost and found.
+    pub stats: crate::inventory::RefreshStats,
 }
 
-/// What proxdeck's catalog says about a snapshot it knows.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SnapshotNote {
-    pub created_by_proxdeck: bool,
-    pub purpose: Option<String>,
-    pub protects_action: Option<String>,
-    pub expires_at: Option<i64>,
+/// What the database derived from the last read, kept between reads.
+pub(in crate::engine) struct Derived {
+    /// This process's write count and SQLite's `data_version` (other
+    /// processes' commits) when the lists were read.
+    writes: u64,
+    data_version: i64,
+    meta: Arc<Vec<ResourceMetadata>>,
+    ip: Arc<IpData>,
 }
 
-/// An LVM snapshot on a node, from the catalog.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LvmSnapshot {
-    pub node: String,
-    pub volume: String,
-    pub name: String,
-    pub size_bytes: Option<u64>,
-    pub usage_percent: Option<f64>,
-    pub created_at: Option<i64>,
-    pub expires_at: Option<i64>,
-    pub state: String,
-    pub description: Option<String>,
-}
-
-/// Guest snapshots as Proxmox lists them, per VMID, plus the catalog's notes.
-#[derive(Debug, Clone, Default)]
-pub struct Snapshots {
-    pub guests: BTreeMap<u32, Vec<SnapshotInfo>>,
-    /// Guests whose listing failed, with the error.
-    pub failed: BTreeMap<u32, String>,
-    pub notes: HashMap<(u32, String), SnapshotNote>,
-    pub lvm: Vec<LvmSnapshot>,
+/// The part of a guest the database records: when none of it changed, a
+/// refresh writes nothing.
+fn identity_changed(prev: Option<&Inventory>, inv: &Inventory) -> bool {
+    let Some(prev) = prev else { return true };
+    if prev.guests.len() != inv.guests.len() {
+        return true;
+    }
+    inv.guests.iter().any(|g| match prev.guest(g.vmid) {
+        None => true,
+        Some(p) => {
+            p.name != g.name
+                || p.node != g.node
+                || p.kind != g.kind
+                || p.template != g.template
+                || p.hostname != g.hostname
+                || p.nics != g.nics
+                || p.config_known != g.config_known
+        }
+    })
 }
 
 /// One backup archive, wherever copies of it live.
@@ -107,136 +105,170 @@ impl Engine {
         &self,
         previous: Option<&Inventory>,
     ) -> Result<InventoryRead, EngineError> {
-        let (inv, _) =
-            Inventory::refresh(self.client(), previous, &RefreshOptions::default()).await?;
+        self.refresh_inventory_with(previous, &RefreshOptions::default())
+            .await
+    }
+
+    /// As `refresh_inventory`, reading as `options` says (a budget for the
+    /// first config reads, one node only). The database is brought in line
+    /// only when a guest's identity changed, and its lists read again only
+    /// when it changed (here or in another process).
+    pub async fn refresh_inventory_with(
+        &self,
+        previous: Option<&Inventory>,
+        options: &RefreshOptions,
+    ) -> Result<InventoryRead, EngineError> {
+        let (inv, stats) = Inventory::refresh(self.client(), previous, options).await?;
         let inv = Arc::new(inv);
-        let for_db = inv.clone();
-        let (meta, ip) = self
-            .write(move |tx, inner| {
-                let conv = Convention::new(&inner.config.naming);
-                crate::metadata::sync(tx, &inner.cluster, &conv, &for_db)?;
-                let ipam = Ipam::new(&inner.cluster, &inner.config.naming);
-                let report = ipam.reconcile(tx, &for_db)?;
-                let allocations = ipam.list(tx, None, true)?;
-                let meta = crate::metadata::list(tx, &inner.cluster)?;
-                Ok((
-                    meta,
-                    IpData {
-                        allocations,
-                        conflicts: report.conflicts,
-                    },
-                ))
-            })
-            .await?;
+        if identity_changed(previous, &inv) {
+            let for_db = inv.clone();
+            let conflicts = self
+                .write(move |tx, inner| {
+                    let conv = Convention::new(&inner.config.naming);
+                    crate::metadata::sync(tx, &inner.cluster, &conv, &for_db)?;
+                    let ipam = Ipam::new(&inner.cluster, &inner.config.naming);
+                    Ok(ipam.reconcile(tx, &for_db)?.conflicts)
+                })
+                .await?;
+            *self
+                .inner_conflicts()
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = conflicts;
+        }
+        let (meta, ip) = self.derived_lists().await?;
         Ok(InventoryRead {
             inventory: inv,
             meta,
             ip,
+            stats,
         })
     }
-}
 
-impl Engine {
-    /// Every guest's snapshot list (a few at a time), synced into the catalog.
-    pub async fn read_snapshots(&self, inv: &Inventory) -> Result<Snapshots, EngineError> {
-        let engine = self;
-        let online = inv.online_node_names();
-        let guests: Vec<GuestRef> = inv
-            .guests
-            .iter()
-            .filter(|g| online.contains(&g.node.as_str()))
-            .map(|g| GuestRef::new(&g.node, g.kind, g.vmid))
-            .collect();
-        let mut lists = BTreeMap::new();
-        let mut failed = BTreeMap::new();
-        let mut pending = FuturesUnordered::new();
-        let mut queue = guests.into_iter();
-        loop {
-            while pending.len() < 8 {
-                let Some(g) = queue.next() else { break };
-                let client = engine.client().clone();
-                pending.push(async move {
-                    let r = client.snapshots(&g).await;
-                    (g, r)
-                });
-            }
-            let Some((g, r)) = pending.next().await else {
-                break;
-            };
-            match r {
-                Ok(list) => {
-                    lists.insert(g.vmid, (g.node.clone(), list));
-                }
-                Err(e) => {
-                    failed.insert(g.vmid, e.to_string());
-                }
-            }
-        }
-        if lists.is_empty()
-            && let Some(first) = failed.values().next()
-        {
-            return Err(EngineError::Step(first.clone()));
-        }
-        // LVM snapshots of every node proxdeck reaches over SSH.
-        let mut lvm_lists = Vec::new();
-        if let Some(h) = engine.host_runner() {
-            for n in online.iter().filter(|n| h.reaches(n)) {
-                match engine.lvs(n).await {
-                    Ok(l) => lvm_lists.push((n.to_string(), l)),
-                    Err(e) => tracing::debug!(node = n, error = %e, "lvs failed"),
-                }
-            }
-        }
-        let for_db: Vec<(u32, String, Vec<_>)> = lists
-            .iter()
-            .map(|(v, (n, l))| (*v, n.clone(), l.clone()))
-            .collect();
-        let rows = engine
-            .write(move |tx, inner| {
-                for (vmid, node, list) in &for_db {
-                    catalog::sync_guest(tx, &inner.cluster, node, *vmid, list)?;
-                }
-                for (node, lvs) in &lvm_lists {
-                    crate::lvm::catalog::sync_node(tx, &inner.cluster, node, lvs)?;
-                }
-                Ok(catalog::present(tx, &inner.cluster)?)
-            })
-            .await;
-        let rows = rows?;
-        let mut notes = HashMap::new();
-        let mut lvm = Vec::new();
-        for r in rows {
-            if r.kind == "lvm" {
-                lvm.push(LvmSnapshot {
-                    node: r.node,
-                    volume: r.volume.unwrap_or_default(),
-                    name: r.name,
-                    size_bytes: r.size_bytes,
-                    usage_percent: r.usage_percent,
-                    created_at: r.created_at,
-                    expires_at: r.expires_at,
-                    state: r.state,
-                    description: r.description,
-                });
-            } else if let Some(vmid) = r.vmid {
-                notes.insert(
-                    (vmid, r.name),
-                    SnapshotNote {
-                        created_by_proxdeck: r.created_by_proxdeck,
-                        purpose: r.purpose,
-                        protects_action: r.protects_action,
-                        expires_at: r.expires_at,
-                    },
-                );
-            }
-        }
-        let snaps = Snapshots {
-            guests: lists.into_iter().map(|(v, (_, l))| (v, l)).collect(),
-            failed,
-            notes,
-            lvm,
+    /// One node's guests, for a one-shot question about that node (`ip
+    /// next`): that node's guest lists (`/nodes/{node}/qemu` and `lxc`,
+    /// not the whole cluster), then only the configs of guests the database
+    /// does not already know under the same name and type (what it recorded
+    /// from the last read is the cache; a renamed or new guest is read).
+    /// Other nodes' addresses are in the records. The database is written
+    /// only when a config was read.
+    pub async fn refresh_node(&self, node: &str) -> Result<Arc<Inventory>, EngineError> {
+        // The naming file's short name (`node-02`) or Proxmox's.
+        let node = match self.config().naming.node(node) {
+            Some(entry) => entry.pve_name.clone(),
+            None => node.to_string(),
         };
-        Ok(snaps)
+        let node = node.as_str();
+        let n = node.to_string();
+        let known: HashMap<u32, (String, String)> = self
+            .read(move |c, inner| {
+                let mut st = c.prepare(
+                    "SELECT vmid, name, guest_type FROM resource_metadata
+                     WHERE cluster = ?1 AND node = ?2 AND gone_at IS NULL",
+                )?;
+                let rows = st.query_map(rusqlite::params![inner.cluster, n], |r| {
+                    Ok((r.get::<_, u32>(0)?, (r.get(1)?, r.get(2)?)))
+                })?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await?;
+        let mut resources = vec![crate::pve::types::ClusterResource {
+            id: format!("node/{node}"),
+            kind: "node".into(),
+            node: Some(node.to_string()),
+            status: Some("online".into()),
+            ..Default::default()
+        }];
+        for kind in [GuestKind::Qemu, GuestKind::Lxc] {
+            for g in self.client().guests(node, kind).await? {
+                resources.push(crate::pve::types::ClusterResource {
+                    id: format!("{}/{}", kind.as_str(), g.vmid),
+                    kind: kind.as_str().to_string(),
+                    node: Some(node.to_string()),
+                    vmid: Some(g.vmid),
+                    name: g.name,
+                    status: Some(g.status),
+                    template: g.template,
+                    ..Default::default()
+                });
+            }
+        }
+        let options = RefreshOptions {
+            only_node: Some(node.to_string()),
+            known,
+            read_tasks: false,
+            ..RefreshOptions::default()
+        };
+        let (inv, stats) =
+            Inventory::refresh_from(self.client(), resources, 2, None, &options).await?;
+        let inv = Arc::new(Inventory {
+            partial: true,
+            ..inv
+        });
+        if stats.configs_read > 0 {
+            let for_db = inv.clone();
+            self.write(move |tx, inner| {
+                let conv = Convention::new(&inner.config.naming);
+                crate::metadata::sync(tx, &inner.cluster, &conv, &for_db)?;
+                let ipam = Ipam::new(&inner.cluster, &inner.config.naming);
+                Ok(ipam.reconcile(tx, &for_db)?.conflicts)
+            })
+            .await?;
+        }
+        Ok(inv)
+    }
+
+    /// The metadata and address lists, read again only when the database
+    /// changed since they were last read.
+    async fn derived_lists(
+        &self,
+    ) -> Result<(Arc<Vec<ResourceMetadata>>, Arc<IpData>), EngineError> {
+        let writes = self.write_count();
+        let data_version: i64 = self
+            .read(|c, _| Ok(c.query_row("PRAGMA data_version", [], |r| r.get(0))?))
+            .await?;
+        {
+            let cached = self
+                .inner_derived()
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if let Some(d) = cached.as_ref()
+                && d.writes == writes
+                && d.data_version == data_version
+            {
+                return Ok((d.meta.clone(), d.ip.clone()));
+            }
+        }
+        let conflicts = self
+            .inner_conflicts()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let (meta, allocations) = self
+            .read(|c, inner| {
+                let ipam = Ipam::new(&inner.cluster, &inner.config.naming);
+                Ok((
+                    crate::metadata::list(c, &inner.cluster)?,
+                    ipam.list(c, None, true)?,
+                ))
+            })
+            .await?;
+        let (meta, ip) = (
+            Arc::new(meta),
+            Arc::new(IpData {
+                allocations,
+                conflicts,
+            }),
+        );
+        *self
+            .inner_derived()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Derived {
+            writes,
+            data_version,
+            meta: meta.clone(),
+            ip: ip.clone(),
+        });
+        Ok((meta, ip))
     }
 
     /// Every backup-capable storage's archives (shared storages read once),

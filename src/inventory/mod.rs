@@ -3,9 +3,11 @@
 //! guest is new, changed, or its cached config is old.
 
 mod fetch;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -14,7 +16,8 @@ use crate::macaddr::MacAddr;
 use crate::pve::propstring::IpSetting;
 use crate::pve::types::{ClusterResource, GuestConfig, GuestKind};
 
-pub use fetch::{RefreshOptions, RefreshStats};
+pub use fetch::RefreshStats;
+pub use watch::{RefreshOptions, Touched};
 
 /// A node and its live figures.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -146,7 +149,34 @@ pub struct Inventory {
     /// Unix time of the read, for records.
     pub fetched_unix: i64,
     /// Per vmid: the config read and when (the cache for the next refresh).
-    pub(crate) configs: BTreeMap<u32, (GuestConfig, Instant, Fingerprint)>,
+    /// Entries are shared with the previous read: a refresh copies pointers,
+    /// not configs.
+    pub(crate) configs: BTreeMap<u32, Arc<CachedConfig>>,
+    /// Tasks the cluster lists (`/cluster/tasks`), as read with it.
+    pub tasks: Vec<crate::pve::types::TaskListItem>,
+    /// What tasks changed since the previous read.
+    pub touched: watch::Touched,
+    /// Guests whose config is not read yet (the first reads, filling in).
+    pub configs_loading: usize,
+    /// Only part of the cluster was listed (one node's guests): a guest
+    /// missing from it is not gone.
+    pub partial: bool,
+    /// Position of each guest in `guests`, by VMID.
+    pub(crate) index: std::collections::HashMap<u32, usize>,
+    pub(crate) watch: watch::Watch,
+}
+
+/// A guest's config as read, with what the panes take from it worked out
+/// once (not on every refresh).
+#[derive(Debug)]
+pub(crate) struct CachedConfig {
+    pub(crate) config: GuestConfig,
+    pub(crate) read_at: Instant,
+    pub(crate) fingerprint: Fingerprint,
+    pub(crate) hostname: Option<String>,
+    pub(crate) nics: Vec<Nic>,
+    pub(crate) storages: Vec<String>,
+    pub(crate) media: Vec<Media>,
 }
 
 /// What about a guest, when changed, calls for its config to be read again.
@@ -175,7 +205,16 @@ impl Fingerprint {
 
 impl Inventory {
     pub fn guest(&self, vmid: u32) -> Option<&GuestInfo> {
-        self.guests.iter().find(|g| g.vmid == vmid)
+        let indexed = self.index.get(&vmid).and_then(|i| self.guests.get(*i));
+        match indexed {
+            Some(g) if g.vmid == vmid => Some(g),
+            // An index that does not match the list (the list was edited by
+            // hand after the read): look the slow way.
+            _ if self.index.len() != self.guests.len() || indexed.is_some() => {
+                self.guests.iter().find(|g| g.vmid == vmid)
+            }
+            _ => None,
+        }
     }
 
     /// A guest by name or VMID text.
@@ -201,7 +240,7 @@ impl Inventory {
 
     /// The config read for a guest, if any.
     pub fn config(&self, vmid: u32) -> Option<&GuestConfig> {
-        self.configs.get(&vmid).map(|(c, _, _)| c)
+        self.configs.get(&vmid).map(|c| &c.config)
     }
 
     /// How old the data is.

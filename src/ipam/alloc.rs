@@ -1,6 +1,5 @@
 //! Allocating, assigning and releasing addresses in the database.
 
-use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
@@ -8,6 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::live::LiveAddresses;
 use super::ranges::{check_wanted, is_assignable, range_for, same_host_in, subnet_of};
+use super::taken::{self, Holding, Taken};
 use super::{AllocState, Allocation, IpamError, mac, type_name};
 use crate::config::{NamingConfig, NodeSubnet};
 use crate::macaddr::MacAddr;
@@ -57,14 +57,6 @@ impl<'a> ReserveRequest<'a> {
             action_id: None,
         }
     }
-}
-
-/// A record's hold on an address, as far as choosing another needs to know.
-#[derive(Debug, Clone)]
-struct Holding {
-    vmid: Option<u32>,
-    state: AllocState,
-    node: String,
 }
 
 /// Whether a record is the requesting guest's own and gives way to the request:
@@ -149,36 +141,6 @@ impl<'a> Ipam<'a> {
         Ok(rows)
     }
 
-    /// Addresses held in a subnet (reserved, active, observed): by whom and how.
-    fn taken_in(
-        &self,
-        conn: &Connection,
-        subnet: &str,
-    ) -> Result<HashMap<Ipv4Addr, Vec<Holding>>, IpamError> {
-        let mut st = conn.prepare_cached(
-            "SELECT ip, vmid, state, node FROM ip_allocations
-             WHERE cluster = ?1 AND subnet = ?2 AND state IN ('reserved', 'active', 'observed')",
-        )?;
-        let mut out: HashMap<Ipv4Addr, Vec<Holding>> = HashMap::new();
-        let rows = st.query_map(params![self.cluster, subnet], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<u32>>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
-        for row in rows {
-            let (ip, vmid, state, node) = row?;
-            if let (Ok(ip), Some(state)) = (ip.parse(), AllocState::parse(&state)) {
-                out.entry(ip)
-                    .or_default()
-                    .push(Holding { vmid, state, node });
-            }
-        }
-        Ok(out)
-    }
-
     /// Who holds `ip` against this request (in the database or live).
     fn ip_taken_by(
         &self,
@@ -238,7 +200,7 @@ impl<'a> Ipam<'a> {
         subnet: &NodeSubnet,
         kind: GuestKind,
         prefer: Option<(Ipv4Addr, Ipv4Net)>,
-        taken: &HashMap<Ipv4Addr, Vec<Holding>>,
+        taken: &Taken,
         live: &LiveAddresses,
         req: Option<&ReserveRequest<'_>>,
     ) -> Result<Ipv4Addr, IpamError> {
@@ -281,8 +243,8 @@ impl<'a> Ipam<'a> {
         live: &LiveAddresses,
     ) -> Result<(Ipv4Addr, Ipv4Addr), IpamError> {
         let (entry, subnet) = subnet_of(self.naming, node)?;
-        let taken = self.taken_in(conn, &subnet.subnet.to_string())?;
-        let ip = self.pick_ip(&entry.name, subnet, kind, None, &taken, live, None)?;
+        let held = taken::borrow(conn, self.cluster, &subnet.subnet.to_string())?;
+        let ip = self.pick_ip(&entry.name, subnet, kind, None, &held.taken, live, None)?;
         Ok((ip, subnet.gateway))
     }
 
@@ -309,6 +271,7 @@ impl<'a> Ipam<'a> {
         {
             return Ok(existing);
         }
+        let mut held = None;
         let ip = match req.ip {
             Some(ip) => {
                 check_wanted(&entry.name, subnet, req.kind, ip)?;
@@ -320,16 +283,18 @@ impl<'a> Ipam<'a> {
                 ip
             }
             None => {
-                let taken = self.taken_in(conn, &subnet_text)?;
-                self.pick_ip(
+                let lent = taken::borrow(conn, self.cluster, &subnet_text)?;
+                let ip = self.pick_ip(
                     &entry.name,
                     subnet,
                     req.kind,
                     req.prefer,
-                    &taken,
+                    &lent.taken,
                     live,
                     Some(req),
-                )?
+                )?;
+                held = Some(lent);
+                ip
             }
         };
         let mac = match req.mac {
@@ -398,6 +363,17 @@ impl<'a> Ipam<'a> {
             ],
         )?;
         let id = conn.last_insert_rowid();
+        // A plain reservation wrote one row: the held set stays exact.
+        if let Some(lent) = held
+            && req.state == AllocState::Reserved
+        {
+            let holding = Holding {
+                vmid: req.vmid,
+                state: req.state,
+                node: entry.name.clone(),
+            };
+            lent.keep(conn, id, ip, holding)?;
+        }
         self.get(conn, id)?.ok_or_else(|| {
             IpamError::Store(crate::store::StoreError::Worker(
                 "inserted row vanished".into(),

@@ -10,6 +10,7 @@ pub mod live;
 pub mod mac;
 pub mod ranges;
 pub mod reconcile;
+mod taken;
 
 use std::fmt;
 use std::net::Ipv4Addr;

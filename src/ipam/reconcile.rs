@@ -137,7 +137,17 @@ impl Ipam<'_> {
                 .push(Conflict::DuplicateMac { mac, guests });
         }
 
-        // Each live address against its subnet and the database.
+        // Each live address against its subnet and the database (the
+        // records read once, not per guest).
+        let records_now = self.list(conn, None, false)?;
+        let mut by_node_ip: std::collections::HashMap<(String, Ipv4Addr), Vec<&Allocation>> =
+            std::collections::HashMap::new();
+        for a in &records_now {
+            by_node_ip
+                .entry((a.node.clone(), a.ip))
+                .or_default()
+                .push(a);
+        }
         let mut seen: HashSet<(u32, Ipv4Addr)> = HashSet::new();
         for g in &known {
             for n in &g.nics {
@@ -168,11 +178,10 @@ impl Ipam<'_> {
                     });
                     continue;
                 }
-                let records: Vec<Allocation> = self
-                    .list(conn, Some(&entry.name), false)?
-                    .into_iter()
-                    .filter(|a| a.ip == ip)
-                    .collect();
+                let records: Vec<&Allocation> = by_node_ip
+                    .get(&(entry.name.clone(), ip))
+                    .cloned()
+                    .unwrap_or_default();
                 if records.iter().any(|a| a.vmid == Some(g.vmid)) {
                     continue;
                 }
@@ -209,13 +218,17 @@ impl Ipam<'_> {
         // Database records whose guest no longer has the address.
         let config_known: HashSet<u32> = known.iter().map(|g| g.vmid).collect();
         let present: HashSet<u32> = inv.guests.iter().map(|g| g.vmid).collect();
-        for a in self.list(conn, None, false)? {
+        for a in records_now.iter().cloned() {
             let Some(vmid) = a.vmid else { continue };
             if a.state == AllocState::Reserved || seen.contains(&(vmid, a.ip)) {
                 continue;
             }
             if present.contains(&vmid) && !config_known.contains(&vmid) {
                 // Its node is down or its config unreadable: no verdict.
+                continue;
+            }
+            if !present.contains(&vmid) && inv.partial {
+                // Not listed in a read of part of the cluster: no verdict.
                 continue;
             }
             let reason = if present.contains(&vmid) {

@@ -37,7 +37,22 @@ pub struct ResourceMetadata {
     pub gone_at: Option<i64>,
 }
 
-/// Bring the metadata in line with an inventory; returns (new, updated, gone).
+/// A metadata row's identity as the cluster shows it, to tell whether it changed.
+type Identity = (
+    String,
+    String,
+    String,
+    bool,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<bool>,
+    Option<String>,
+);
+
+/// Bring the metadata in line with an inventory; returns (new, updated,
+/// gone). Only rows whose identity differs are written (at 10,000 guests a
+/// refresh that changed nothing writes nothing).
 pub fn sync(
     conn: &Connection,
     cluster: &str,
@@ -47,51 +62,93 @@ pub fn sync(
     let t = now();
     let mut new = 0;
     let mut updated = 0;
+    let known: std::collections::HashMap<u32, (Identity, bool)> = {
+        let mut st = conn.prepare_cached(
+            "SELECT vmid, name, guest_type, node, is_template, ip, mac, hostname, naming_compliant, naming_issue, gone_at IS NOT NULL
+               FROM resource_metadata WHERE cluster = ?1",
+        )?;
+        st.query_map([cluster], |r| {
+            Ok((
+                r.get::<_, u32>(0)?,
+                (
+                    (
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+                        r.get(8)?,
+                        r.get(9)?,
+                    ),
+                    r.get(10)?,
+                ),
+            ))
+        })?
+        .collect::<Result<_, _>>()?
+    };
     for g in &inv.guests {
         let compliance = conv.check(&g.name);
-        let exists: bool = conn
-            .query_row(
-                "SELECT 1 FROM resource_metadata WHERE cluster = ?1 AND vmid = ?2",
-                params![cluster, g.vmid],
-                |_| Ok(true),
-            )
-            .optional()?
-            .unwrap_or(false);
-        let ip = g.primary_ip().map(|i| i.to_string());
-        let mac = g.primary_mac().map(|m| m.to_string());
-        let hostname = g.hostname.clone().unwrap_or_else(|| g.name.clone());
-        if exists {
-            // Keep a known address when the config could not be read this time.
-            updated += conn.execute(
-                "UPDATE resource_metadata SET name = ?3, guest_type = ?4, node = ?5, is_template = ?6,
-                     ip = CASE WHEN ?11 THEN ?7 ELSE ip END, mac = CASE WHEN ?11 THEN ?8 ELSE mac END,
-                     hostname = ?9, naming_compliant = ?10, naming_issue = ?12, last_seen = ?13, gone_at = NULL
-                 WHERE cluster = ?1 AND vmid = ?2",
-                params![
-                    cluster, g.vmid, g.name, g.kind.as_str(), g.node, g.template, ip, mac, hostname,
-                    compliance.is_compliant(), g.config_known, compliance.reason(), t
-                ],
-            )?;
-        } else {
-            new += conn.execute(
-                "INSERT INTO resource_metadata (cluster, vmid, name, guest_type, node, origin_node, is_template, ip, mac, hostname,
-                     naming_compliant, naming_issue, first_seen, last_seen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
-                params![
-                    cluster, g.vmid, g.name, g.kind.as_str(), g.node, g.template, ip, mac, hostname,
-                    compliance.is_compliant(), compliance.reason(), t
-                ],
+        let (ip, mac, hostname) = match (known.get(&g.vmid), g.config_known) {
+            // Keep what the config said when it was not read this time.
+            (Some((old, _)), false) => (old.4.clone(), old.5.clone(), old.6.clone()),
+            _ => (
+                g.primary_ip().map(|i| i.to_string()),
+                g.primary_mac().map(|m| m.to_string()),
+                g.hostname.clone().unwrap_or_else(|| g.name.clone()),
+            ),
+        };
+        let now_id: Identity = (
+            g.name.clone(),
+            g.kind.as_str().to_string(),
+            g.node.clone(),
+            g.template,
+            ip.clone(),
+            mac.clone(),
+            hostname.clone(),
+            Some(compliance.is_compliant()),
+            compliance.reason().map(str::to_string),
+        );
+        match known.get(&g.vmid) {
+            Some((old, gone)) if *old == now_id && !gone => {}
+            Some(_) => {
+                updated += conn.execute(
+                    "UPDATE resource_metadata SET name = ?3, guest_type = ?4, node = ?5, is_template = ?6,
+                         ip = ?7, mac = ?8, hostname = ?9, naming_compliant = ?10, naming_issue = ?11,
+                         last_seen = ?12, gone_at = NULL
+                     WHERE cluster = ?1 AND vmid = ?2",
+                    params![
+                        cluster, g.vmid, g.name, g.kind.as_str(), g.node, g.template, ip, mac, hostname,
+                        compliance.is_compliant(), compliance.reason(), t
+                    ],
+                )?;
+            }
+            None => {
+                new += conn.execute(
+                    "INSERT INTO resource_metadata (cluster, vmid, name, guest_type, node, origin_node, is_template, ip, mac, hostname,
+                         naming_compliant, naming_issue, first_seen, last_seen)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+                    params![
+                        cluster, g.vmid, g.name, g.kind.as_str(), g.node, g.template, ip, mac, hostname,
+                        compliance.is_compliant(), compliance.reason(), t
+                    ],
+                )?;
+            }
+        }
+    }
+    let present: std::collections::HashSet<u32> = inv.guests.iter().map(|g| g.vmid).collect();
+    let mut gone = 0;
+    // Part of the cluster says nothing about the guests it did not list.
+    let listed_all = !inv.partial;
+    for (vmid, (_, was_gone)) in known.iter().filter(|_| listed_all) {
+        if !was_gone && !present.contains(vmid) {
+            gone += conn.execute(
+                "UPDATE resource_metadata SET gone_at = ?3 WHERE cluster = ?1 AND vmid = ?2 AND gone_at IS NULL",
+                params![cluster, vmid, t],
             )?;
         }
     }
-    let ids: Vec<String> = inv.guests.iter().map(|g| g.vmid.to_string()).collect();
-    let gone = conn.execute(
-        &format!(
-            "UPDATE resource_metadata SET gone_at = ?2 WHERE cluster = ?1 AND gone_at IS NULL AND vmid NOT IN ({})",
-            if ids.is_empty() { "-1".to_string() } else { ids.join(",") }
-        ),
-        params![cluster, t],
-    )?;
     Ok((new, updated, gone))
 }
 

@@ -161,6 +161,9 @@ pub fn handle(model: &mut Model, method: &str, what: &str, body: &[u8]) -> Resul
         ("GET", "requests") => {
             return Ok(json!(model.requests));
         }
+        ("GET", "request-count") => {
+            return Ok(json!(model.request_count));
+        }
         ("GET", "state") => {
             return Ok(json!({
                 "nodes": model.nodes.values().map(|n| json!({"name": n.name, "online": n.online})).collect::<Vec<_>>(),

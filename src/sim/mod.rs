@@ -181,6 +181,11 @@ pub async fn start(options: SimOptions) -> Result<SimHandle, String> {
 }
 
 impl SimHandle {
+    /// API requests the simulator answered since it started.
+    pub fn request_count(&self) -> u64 {
+        self.shared.lock().request_count
+    }
+
     /// Write `proxdeck.yml` (endpoint, token in a 0600 file, fingerprint pin) and the
     /// scenario's naming and policy files into `dir`, so `--config dir` uses this simulator.
     pub fn write_config(&self, dir: &Path) -> Result<(), String> {

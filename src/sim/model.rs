@@ -334,6 +334,9 @@ pub struct Model {
     pub flocks: HashMap<u32, Flock>,
     /// Every request seen, (method, path), for tests; capped.
     pub requests: Vec<(String, String)>,
+    /// API requests answered since start (never capped): what a client
+    /// costs the cluster, for tests and the benchmark harness.
+    pub request_count: u64,
 }
 
 /// Keep at most this many finished tasks.
@@ -360,6 +363,7 @@ impl Model {
             held_locks: HashMap::new(),
             flocks: HashMap::new(),
             requests: Vec::new(),
+            request_count: 0,
         }
     }
 
@@ -507,6 +511,7 @@ impl Model {
     }
 
     pub fn record_request(&mut self, method: &str, path: &str) {
+        self.request_count += 1;
         self.requests.push((method.to_string(), path.to_string()));
         if self.requests.len() > 20_000 {
             self.requests.drain(..10_000);

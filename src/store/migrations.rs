@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("engine", include_str!("sql/0003_engine.sql")),
     ("schedules", include_str!("sql/0004_schedules.sql")),
     ("safety", include_str!("sql/0005_safety.sql")),
+    ("scale", include_str!("sql/0006_scale.sql")),
 ];
 
 /// The version this build writes.

@@ -36,6 +36,8 @@ pub struct ConsoleOptions {
     pub read_only: Option<String>,
     pub mouse: bool,
     pub refresh: Duration,
+    /// How reads are spread (the config sweep's period).
+    pub reads: crate::inventory::RefreshOptions,
     /// Run approved actions in this process.
     pub executor: bool,
     /// Shown in the header.
@@ -81,7 +83,12 @@ pub async fn run(engine: Engine, options: ConsoleOptions) -> Result<(), ConsoleE
         state.size = (size.width, size.height);
     }
 
-    let refresher = Refresher::spawn(engine.clone(), tx.clone(), options.refresh);
+    let refresher = Refresher::spawn_with(
+        engine.clone(),
+        tx.clone(),
+        options.refresh,
+        options.reads.clone(),
+    );
     let (stop_tx, stop_rx) = watch::channel(false);
     if options.executor {
         let eng = engine.clone();
@@ -163,6 +170,7 @@ pub async fn run(engine: Engine, options: ConsoleOptions) -> Result<(), ConsoleE
         if state.quit {
             break Ok(());
         }
+        refresher.show(state.pane);
         if state.dirty && Instant::now() >= next_frame {
             if let Err(e) = draw(&mut term, &state) {
                 break Err(ConsoleError::Terminal(format!("drawing: {e}")));

@@ -87,7 +87,7 @@ impl Recording {
             .collect();
         w.backups.set(backups, at);
         w.tasks.set(self.tasks.clone(), at);
-        w.ip.set(IpData::default(), at);
+        w.ip.set(std::sync::Arc::new(IpData::default()), at);
         w.actions.set(Vec::new(), at);
         w
     }

@@ -1,21 +1,39 @@
-//! Reading the cluster in the background, through the engine: the
-//! inventory, tasks and actions on a short period; snapshots and backups on
-//! a longer one. Each read becomes a message; a failed read is a message
-//! too, so the console can say the data is old.
+//! Reading the cluster in the background, through the engine. Each round
+//! costs the cluster two requests (`/cluster/resources`, `/cluster/tasks`)
+//! plus the configs and snapshot lists of guests that changed; what a pane
+//! needs is read when that pane is shown. Each read becomes a message; a
+//! failed read is a message too, so the console can say the data is old.
+//!
+//! The first round reads no config at all, so the tree with status, CPU
+//! and memory shows as soon as `/cluster/resources` answers; the following
+//! rounds, back to back, read the configs in batches until all are known.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, mpsc};
 
 use super::error::ConsoleError;
 use super::msg::{InventoryRead, Msg};
+use super::panes::PaneId;
 use crate::engine::Engine;
-use crate::inventory::Inventory;
+use crate::engine::refresh::{SnapshotAsk, Snapshots};
+use crate::inventory::{Inventory, RefreshOptions};
 use crate::store::now;
 
-/// Snapshots and backups are read this many times less often than the inventory.
-const SLOW_FACTOR: u32 = 6;
+/// LVM volumes (over SSH, not the API) are read this many rounds apart.
+const LVM_EVERY: u32 = 6;
+/// Configs never read that one round reads (after the first, which reads none).
+const COLD_CONFIGS_PER_ROUND: usize = 1000;
+/// Snapshot lists never read that one round reads while the pane is shown.
+const COLD_SNAPSHOTS_PER_ROUND: usize = 500;
+/// Up to this many guests, every snapshot list is read at start whatever
+/// pane is shown (a few hundred requests, once).
+const SMALL_CLUSTER: usize = 250;
+/// The backup listing is read again at least this often while the Backups
+/// pane is shown (besides after every backup, restore or prune task).
+const BACKUPS_MAX_AGE: Duration = Duration::from_secs(600);
 
 /// Handle to the background readers.
 #[derive(Clone)]
@@ -23,37 +41,64 @@ pub struct Refresher {
     now: Arc<Notify>,
     actions: Arc<Notify>,
     latest: Arc<Mutex<Option<Arc<Inventory>>>>,
+    pane: Arc<Mutex<PaneId>>,
+}
+
+/// What the reading loop carries from one round to the next.
+#[derive(Default)]
+struct Rounds {
+    round: u32,
+    snapshots: Option<Snapshots>,
+    backups_at: Option<Instant>,
 }
 
 impl Refresher {
     /// Start reading; messages go to `tx` until it closes.
     pub fn spawn(engine: Engine, tx: mpsc::UnboundedSender<Msg>, period: Duration) -> Refresher {
+        Refresher::spawn_with(engine, tx, period, RefreshOptions::default())
+    }
+
+    /// As `spawn`, reading as `base` says (the sweep's period and cap);
+    /// the refresher sets the budget of first reads itself.
+    pub fn spawn_with(
+        engine: Engine,
+        tx: mpsc::UnboundedSender<Msg>,
+        period: Duration,
+        base: RefreshOptions,
+    ) -> Refresher {
         let r = Refresher {
             now: Arc::new(Notify::new()),
             actions: Arc::new(Notify::new()),
             latest: Arc::new(Mutex::new(None)),
+            pane: Arc::new(Mutex::new(PaneId::Resources)),
         };
         let me = r.clone();
         let eng = engine.clone();
         let txc = tx.clone();
         tokio::spawn(async move {
-            let mut round: u32 = 0;
+            let mut rounds = Rounds::default();
             loop {
-                let inv = me.read_inventory(&eng, &txc).await;
+                let first = rounds.round == 0;
+                let options = RefreshOptions {
+                    cold_budget: Some(if first { 0 } else { COLD_CONFIGS_PER_ROUND }),
+                    ..base.clone()
+                };
+                let inv = me.read_inventory(&eng, &txc, &options).await;
                 read_actions(&eng, &txc).await;
-                read_tasks(&eng, &txc).await;
-                if round.is_multiple_of(SLOW_FACTOR)
-                    && let Some(inv) = inv
-                {
-                    read_snapshots(&eng, &txc, &inv).await;
-                    read_backups(&eng, &txc, &inv).await;
+                let loading = inv.as_ref().is_some_and(|i| i.configs_loading > 0);
+                if let Some(inv) = &inv {
+                    me.read_catalogs(&eng, &txc, inv, &mut rounds).await;
                 }
                 if txc.is_closed() {
                     return;
                 }
-                round = round.wrapping_add(1);
+                rounds.round = rounds.round.wrapping_add(1);
+                if loading || first {
+                    // Configs still to read: the next batch at once.
+                    continue;
+                }
                 tokio::select! {
-                    _ = me.now.notified() => round = 0,
+                    _ = me.now.notified() => {}
                     _ = tokio::time::sleep(period) => {}
                 }
             }
@@ -81,6 +126,22 @@ impl Refresher {
         self.actions.notify_one();
     }
 
+    /// The pane on screen: the snapshot lists and backups are read for the
+    /// panes that show them. Switching to such a pane reads at once.
+    pub fn show(&self, pane: PaneId) {
+        let mut p = self.pane.lock().unwrap_or_else(|p| p.into_inner());
+        if *p != pane {
+            *p = pane;
+            if matches!(pane, PaneId::Snapshots | PaneId::Backups) {
+                self.now.notify_one();
+            }
+        }
+    }
+
+    fn pane(&self) -> PaneId {
+        *self.pane.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The newest inventory read (for planning against).
     pub fn latest(&self) -> Option<Arc<Inventory>> {
         self.latest
@@ -93,20 +154,109 @@ impl Refresher {
         &self,
         engine: &Engine,
         tx: &mpsc::UnboundedSender<Msg>,
+        options: &RefreshOptions,
     ) -> Option<Arc<Inventory>> {
         let previous = self.latest();
-        match fresh_inventory(engine, previous.as_deref()).await {
+        match engine
+            .refresh_inventory_with(previous.as_deref(), options)
+            .await
+        {
             Ok(read) => {
                 let inv = read.inventory.clone();
                 *self.latest.lock().unwrap_or_else(|p| p.into_inner()) = Some(inv.clone());
-                let _ = tx.send(Msg::Inventory(Ok(read), now()));
+                let at = now();
+                // The task list came with the inventory: no request of its own.
+                let _ = tx.send(Msg::Tasks(Ok(inv.tasks.clone()), at));
+                let _ = tx.send(Msg::Inventory(Ok(read), at));
                 Some(inv)
             }
             Err(e) => {
+                let e = ConsoleError::from(e);
+                let _ = tx.send(Msg::Tasks(Err(e.clone()), now()));
                 let _ = tx.send(Msg::Inventory(Err(e), now()));
                 None
             }
         }
+    }
+
+    /// Snapshot lists and backups, when a task changed them or a pane
+    /// shows them.
+    async fn read_catalogs(
+        &self,
+        engine: &Engine,
+        tx: &mpsc::UnboundedSender<Msg>,
+        inv: &Inventory,
+        rounds: &mut Rounds,
+    ) {
+        let pane = self.pane();
+        let ask = snapshot_ask(inv, rounds.snapshots.as_ref(), pane, rounds.round);
+        if rounds.snapshots.is_none() || !ask.guests.is_empty() || ask.lvm {
+            match engine
+                .read_snapshots(inv, rounds.snapshots.as_ref(), &ask)
+                .await
+            {
+                Ok(s) => {
+                    rounds.snapshots = Some(s.clone());
+                    let _ = tx.send(Msg::Snapshots(Ok(s), now()));
+                }
+                Err(e) => {
+                    let _ = tx.send(Msg::Snapshots(Err(e.into()), now()));
+                }
+            }
+        }
+        // Once at the start (one request per storage, shared ones once,
+        // whatever the number of guests: plans such as `restore latest-of`
+        // need the list), then after backup tasks, and every few minutes
+        // while the pane shows them (a file copied in by hand makes no task).
+        let shown = pane == PaneId::Backups;
+        let due = match rounds.backups_at {
+            None => true,
+            Some(at) => inv.touched.backups || (shown && at.elapsed() >= BACKUPS_MAX_AGE),
+        };
+        if due {
+            rounds.backups_at = Some(Instant::now());
+            let r = engine.read_backups(inv).await.map_err(ConsoleError::from);
+            let _ = tx.send(Msg::Backups(r, now()));
+        }
+    }
+}
+
+/// Which snapshot lists this round reads: those a task touched; on a small
+/// cluster every list at the start; the ones not read yet, a batch per
+/// round, while the Snapshots pane is shown; LVM every few rounds.
+fn snapshot_ask(
+    inv: &Inventory,
+    previous: Option<&Snapshots>,
+    pane: PaneId,
+    round: u32,
+) -> SnapshotAsk {
+    let mut guests: BTreeSet<u32> = inv
+        .touched
+        .snapshots
+        .iter()
+        .copied()
+        .filter(|v| inv.guest(*v).is_some())
+        .collect();
+    match previous {
+        None if inv.guests.len() <= SMALL_CLUSTER => {
+            guests.extend(inv.guests.iter().map(|g| g.vmid));
+        }
+        Some(prev) if pane == PaneId::Snapshots => {
+            guests.extend(prev.unread(inv).take(COLD_SNAPSHOTS_PER_ROUND));
+        }
+        None if pane == PaneId::Snapshots => {
+            guests.extend(
+                inv.guests
+                    .iter()
+                    .map(|g| g.vmid)
+                    .take(COLD_SNAPSHOTS_PER_ROUND),
+            );
+        }
+        _ => {}
+    }
+    SnapshotAsk {
+        guests,
+        lvm: round.is_multiple_of(LVM_EVERY),
     }
 }
 
@@ -122,23 +272,4 @@ pub async fn fresh_inventory(
 async fn read_actions(engine: &Engine, tx: &mpsc::UnboundedSender<Msg>) {
     let r = engine.overview(50).await.map_err(ConsoleError::from);
     let _ = tx.send(Msg::Actions(r, now()));
-}
-
-async fn read_tasks(engine: &Engine, tx: &mpsc::UnboundedSender<Msg>) {
-    let r = engine
-        .client()
-        .cluster_tasks()
-        .await
-        .map_err(ConsoleError::from);
-    let _ = tx.send(Msg::Tasks(r, now()));
-}
-
-async fn read_snapshots(engine: &Engine, tx: &mpsc::UnboundedSender<Msg>, inv: &Inventory) {
-    let r = engine.read_snapshots(inv).await.map_err(ConsoleError::from);
-    let _ = tx.send(Msg::Snapshots(r, now()));
-}
-
-async fn read_backups(engine: &Engine, tx: &mpsc::UnboundedSender<Msg>, inv: &Inventory) {
-    let r = engine.read_backups(inv).await.map_err(ConsoleError::from);
-    let _ = tx.send(Msg::Backups(r, now()));
 }

@@ -244,6 +244,13 @@ impl State {
         self.dirty = true;
     }
 
+    /// After a cluster read: the pane on screen only. The others are
+    /// rebuilt when switched to (`go_to`), so a refresh of 10,000 guests
+    /// does not rebuild seven tables nobody sees.
+    pub fn rebuild_shown(&mut self) {
+        self.rebuild(self.pane);
+    }
+
     pub fn rebuild_all(&mut self) {
         for p in PaneId::ALL {
             self.rebuild(p);

@@ -126,6 +126,12 @@ fn pane_title(s: &State) -> Line<'static> {
         format!("{count} "),
         s.theme.style(Role::Muted),
     ));
+    if let Some(loading) = loading_note(s) {
+        parts.push(Span::styled(
+            format!("· {loading} "),
+            s.theme.style(Role::Warn),
+        ));
+    }
     let f = s.filter(s.pane);
     if !f.is_empty() {
         parts.push(Span::styled(
@@ -138,6 +144,22 @@ fn pane_title(s: &State) -> Line<'static> {
         ));
     }
     Line::from(parts)
+}
+
+/// What a pane still waits for: configs (addresses, hostnames) on the
+/// first reads of a large cluster, snapshot lists not read yet.
+fn loading_note(s: &State) -> Option<String> {
+    let inv = s.world.inv();
+    match s.pane {
+        PaneId::Resources | PaneId::IpMap if inv.configs_loading > 0 => {
+            Some(format!("{} configs loading", inv.configs_loading))
+        }
+        PaneId::Snapshots if s.world.snapshots.at.is_some() => {
+            let unread = s.world.snapshots.data.unread(inv).count();
+            (unread > 0).then(|| format!("{unread} guests' snapshots loading"))
+        }
+        _ => None,
+    }
 }
 
 /// "updated 3s ago", flagged when old or when the last read failed.

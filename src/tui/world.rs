@@ -82,7 +82,9 @@ pub struct World {
     pub meta: BTreeMap<u32, ResourceMetadata>,
     pub snapshots: Fresh<Snapshots>,
     pub backups: Fresh<Vec<BackupItem>>,
-    pub ip: Fresh<IpData>,
+    pub ip: Fresh<Arc<IpData>>,
+    /// The metadata list `meta` was built from (rebuilt only when it changes).
+    pub meta_from: Option<Arc<Vec<ResourceMetadata>>>,
     pub actions: Fresh<Vec<ActionOverview>>,
     pub tasks: Fresh<Vec<TaskListItem>>,
     /// Per (action id, target node or ""): progress from engine events,

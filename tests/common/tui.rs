@@ -349,7 +349,7 @@ pub fn busy_state(w: u16, h: u16) -> State {
         allocations: allocations(),
         conflicts: vec![],
     };
-    s.world.ip.set(ip, at);
+    s.world.ip.set(std::sync::Arc::new(ip), at);
     s.world.host_access = true;
     s.world.snapshots.data.lvm = vec![
         proxdeck::tui::world::LvmSnapshot {

@@ -70,16 +70,25 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             match r {
                 Ok(read) => {
                     s.world.inventory.set(read.inventory, at);
-                    s.world.meta = read
-                        .meta
-                        .into_iter()
-                        .filter_map(|m| m.resource_id.parse().ok().map(|v| (v, m)))
-                        .collect();
+                    // The engine hands the same list back while nothing changed.
+                    if !s
+                        .world
+                        .meta_from
+                        .as_ref()
+                        .is_some_and(|m| std::sync::Arc::ptr_eq(m, &read.meta))
+                    {
+                        s.world.meta = read
+                            .meta
+                            .iter()
+                            .filter_map(|m| m.resource_id.parse().ok().map(|v| (v, m.clone())))
+                            .collect();
+                        s.world.meta_from = Some(read.meta.clone());
+                    }
                     s.world.ip.set(read.ip, at);
                 }
                 Err(e) => s.world.inventory.failed(e),
             }
-            s.rebuild_all();
+            s.rebuild_shown();
             Vec::new()
         }
         Msg::Snapshots(r, at) => {
