@@ -16,6 +16,7 @@ pub mod ipam;
 pub mod logging;
 pub mod lvm;
 pub mod macaddr;
+pub mod memory;
 pub mod metadata;
 pub mod naming;
 pub mod paths;

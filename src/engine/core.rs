@@ -57,8 +57,6 @@ pub(in crate::engine) struct Inner {
     guest_locks: Mutex<HashMap<u32, Arc<tokio::sync::RwLock<()>>>>,
     /// Each node's time zone, read once.
     node_zones: Mutex<HashMap<String, jiff::tz::TimeZone>>,
-    /// Writes this process made (the derived lists know when to re-read).
-    writes: std::sync::atomic::AtomicU64,
     /// The metadata and address lists of the last read.
     pub(in crate::engine) derived_cache: Mutex<Option<super::refresh::Derived>>,
     /// The conflicts the last reconciliation found.
@@ -110,7 +108,6 @@ impl Engine {
                 node_slots: Mutex::new(HashMap::new()),
                 guest_locks: Mutex::new(HashMap::new()),
                 node_zones: Mutex::new(HashMap::new()),
-                writes: std::sync::atomic::AtomicU64::new(0),
                 derived_cache: Mutex::new(None),
                 conflicts_cache: Mutex::new(Vec::new()),
                 hosts,
@@ -214,11 +211,6 @@ impl Engine {
         &self.inner.conflicts_cache
     }
 
-    /// How many writes this process began (each may change derived lists).
-    pub(in crate::engine) fn write_count(&self) -> u64 {
-        self.inner.writes.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
     /// The zone a node keeps its clock in, read from the node once: vzdump
     /// names archives and prune buckets hours, days and weeks in it, not in
     /// the zone proxdeck runs in. When the node cannot say (or names a zone
@@ -262,9 +254,6 @@ impl Engine {
         F: FnOnce(&rusqlite::Transaction<'_>, &Inner) -> Result<R, EngineError> + Send + 'static,
     {
         let inner = self.inner.clone();
-        self.inner
-            .writes
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let out = tokio::task::spawn_blocking(move || {
             let r = inner.store.write(|tx| f(tx, &inner));
             if r.is_ok() {

@@ -32,12 +32,14 @@ pub struct InventoryRead {
     pub stats: crate::inventory::RefreshStats,
 }
 
+/// Change marks of the metadata and address tables.
+type Marks = (Vec<u8>, Vec<u8>);
+
 /// What the database derived from the last read, kept between reads.
 pub(in crate::engine) struct Derived {
-    /// This process's write count and SQLite's `data_version` (other
-    /// processes' commits) when the lists were read.
-    writes: u64,
-    data_version: i64,
+    /// The change marks of `resource_metadata` and `ip_allocations` the
+    /// lists were read with (any process's change renews them).
+    marks: Marks,
     meta: Arc<Vec<ResourceMetadata>>,
     ip: Arc<IpData>,
 }
@@ -222,9 +224,13 @@ impl Engine {
     async fn derived_lists(
         &self,
     ) -> Result<(Arc<Vec<ResourceMetadata>>, Arc<IpData>), EngineError> {
-        let writes = self.write_count();
-        let data_version: i64 = self
-            .read(|c, _| Ok(c.query_row("PRAGMA data_version", [], |r| r.get(0))?))
+        let marks: Marks = self
+            .read(|c, _| {
+                Ok((
+                    crate::store::marks::mark(c, "resource_metadata")?,
+                    crate::store::marks::mark(c, "ip_allocations")?,
+                ))
+            })
             .await?;
         {
             let cached = self
@@ -232,8 +238,7 @@ impl Engine {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
             if let Some(d) = cached.as_ref()
-                && d.writes == writes
-                && d.data_version == data_version
+                && d.marks == marks
             {
                 return Ok((d.meta.clone(), d.ip.clone()));
             }
@@ -263,8 +268,7 @@ impl Engine {
             .inner_derived()
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(Derived {
-            writes,
-            data_version,
+            marks,
             meta: meta.clone(),
             ip: ip.clone(),
         });

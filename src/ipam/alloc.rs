@@ -192,6 +192,23 @@ impl<'a> Ipam<'a> {
             .map(|h| format!("{h} (configured on the live guest)")))
     }
 
+    /// Live records (reserved, active, observed) whose MAC starts with the
+    /// five bytes `head` (MACs are stored as lower-case text, so the block
+    /// is a range of the `(cluster, mac)` index).
+    fn macs_in_block(
+        &self,
+        conn: &Connection,
+        head: [u8; 5],
+    ) -> Result<Vec<Allocation>, IpamError> {
+        let low = MacAddr([head[0], head[1], head[2], head[3], head[4], 0]).to_string();
+        let high = MacAddr([head[0], head[1], head[2], head[3], head[4], 0xff]).to_string();
+        self.query(
+            conn,
+            "mac >= ? AND mac <= ? AND state IN ('reserved', 'active', 'observed')",
+            &[&low, &high],
+        )
+    }
+
     /// The lowest free address of the type's range, or the preferred one when free.
     #[allow(clippy::too_many_arguments)]
     fn pick_ip(
@@ -224,14 +241,31 @@ impl<'a> Ipam<'a> {
         {
             return Ok(ip);
         }
-        range
-            .iter()
-            .find(|ip| free(*ip))
-            .ok_or_else(|| IpamError::Exhausted {
-                node: node_name.to_string(),
-                kind: type_name(kind),
-                range: range.to_string(),
-            })
+        // Skip the run of held addresses at the start of the range, unless
+        // this guest holds something here (its own records may give way).
+        let skip = vmid.is_none_or(|v| !taken.holds_for(v));
+        let from = if skip {
+            taken.walk_from(range.start)
+        } else {
+            range.start
+        };
+        let mut first_unheld = None;
+        let found = (u32::from(from)..=u32::from(range.end))
+            .map(Ipv4Addr::from)
+            .find(|ip| {
+                if first_unheld.is_none() && taken.get(ip).is_none() {
+                    first_unheld = Some(*ip);
+                }
+                free(*ip)
+            });
+        if skip && let Some(below) = first_unheld {
+            taken.all_held(range.start, below);
+        }
+        found.ok_or_else(|| IpamError::Exhausted {
+            node: node_name.to_string(),
+            kind: type_name(kind),
+            range: range.to_string(),
+        })
     }
 
     /// The address `next_ip` would hand out now, reserving nothing.
@@ -317,14 +351,32 @@ impl<'a> Ipam<'a> {
                 }
                 _ => {
                     let mut failure = None;
+                    // The scheme walks a block of 256 MACs: its records are
+                    // read once, not once per candidate.
+                    let mut block: Option<([u8; 5], Vec<Allocation>)> = None;
                     let chosen = mac::choose(&self.naming.mac, entry.number, ip, |m| {
-                        match self.mac_taken_by(conn, live, m, req, &entry.name) {
-                            Ok(t) => t.is_some(),
-                            Err(e) => {
-                                failure = Some(e);
-                                true
+                        let head = [m.0[0], m.0[1], m.0[2], m.0[3], m.0[4]];
+                        if block.as_ref().is_none_or(|(h, _)| *h != head) {
+                            match self.macs_in_block(conn, head) {
+                                Ok(recs) => block = Some((head, recs)),
+                                Err(e) => {
+                                    failure = Some(e);
+                                    return true;
+                                }
                             }
                         }
+                        let recs = block.as_ref().map(|(_, r)| r.as_slice()).unwrap_or(&[]);
+                        recs.iter().any(|r| {
+                            r.mac == Some(m)
+                                && !gives_way(
+                                    r.vmid,
+                                    r.state,
+                                    &r.node,
+                                    req.vmid,
+                                    req.state,
+                                    &entry.name,
+                                )
+                        }) || live.mac_holder(m, req.vmid).is_some()
                     });
                     if let Some(e) = failure {
                         return Err(e);
@@ -372,7 +424,7 @@ impl<'a> Ipam<'a> {
                 state: req.state,
                 node: entry.name.clone(),
             };
-            lent.keep(conn, id, ip, holding)?;
+            lent.keep(conn, ip, holding)?;
         }
         self.get(conn, id)?.ok_or_else(|| {
             IpamError::Store(crate::store::StoreError::Worker(

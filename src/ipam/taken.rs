@@ -1,12 +1,11 @@
 //! The addresses held in a subnet, kept between allocations. Reading every
 //! record of a subnet for each allocation made allocations slower as the
-//! table grew; the set read once is reused while the database provably did
-//! not change under it: no other connection committed (`data_version`),
-//! this connection wrote nothing else (`total_changes()`), and the subnet's
-//! live records still count and end the same (a covering index answers
-//! that without reading rows; it also catches a rolled-back insert).
+//! table grew; the set read once is reused while the table's change mark
+//! (migration 0007: renewed by every change from any process, taken back by
+//! a rollback, never repeated) is the one it was read or last updated with.
 
-use std::collections::HashMap;
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 use std::sync::Mutex;
 
@@ -22,20 +21,58 @@ pub(super) struct Holding {
     pub(super) node: String,
 }
 
-pub(super) type Taken = HashMap<Ipv4Addr, Vec<Holding>>;
+/// The held addresses of a subnet, with what lets a walk for the lowest
+/// free one skip the held run at the start of a range.
+#[derive(Debug, Default)]
+pub(super) struct Taken {
+    held: HashMap<Ipv4Addr, Vec<Holding>>,
+    /// Guests holding something here (their own records may give way).
+    vmids: HashSet<u32>,
+    /// Per range start: an address below which every address of the range
+    /// is held. Holdings are only added while the set is kept, so it stays
+    /// true; a fresh read starts without it.
+    held_below: Cell<Option<(Ipv4Addr, Ipv4Addr)>>,
+}
+
+impl Taken {
+    pub(super) fn get(&self, ip: &Ipv4Addr) -> Option<&Vec<Holding>> {
+        self.held.get(ip)
+    }
+
+    fn add(&mut self, ip: Ipv4Addr, h: Holding) {
+        if let Some(v) = h.vmid {
+            self.vmids.insert(v);
+        }
+        self.held.entry(ip).or_default().push(h);
+    }
+
+    /// Whether a guest's records are among the holdings.
+    pub(super) fn holds_for(&self, vmid: u32) -> bool {
+        self.vmids.contains(&vmid)
+    }
+
+    /// Where a walk of the range starting at `start` may begin.
+    pub(super) fn walk_from(&self, start: Ipv4Addr) -> Ipv4Addr {
+        match self.held_below.get() {
+            Some((s, below)) if s == start => below,
+            _ => start,
+        }
+    }
+
+    /// Every address from `start` up to `below` is held.
+    pub(super) fn all_held(&self, start: Ipv4Addr, below: Ipv4Addr) {
+        self.held_below.set(Some((start, below)));
+    }
+}
 
 /// What the cached set was read against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Stamp {
-    /// The connection (its address) and path: a cache belongs to one.
-    connection: usize,
+    /// The database file: a cache belongs to one.
     path: String,
     cluster: String,
     subnet: String,
-    data_version: i64,
-    total_changes: i64,
-    live_rows: i64,
-    last_id: i64,
+    mark: Vec<u8>,
 }
 
 struct Cached {
@@ -47,23 +84,11 @@ struct Cached {
 static CACHE: Mutex<Option<Cached>> = Mutex::new(None);
 
 fn stamp(conn: &Connection, cluster: &str, subnet: &str) -> Result<Stamp, IpamError> {
-    let data_version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
-    let total_changes: i64 = conn.query_row("SELECT total_changes()", [], |r| r.get(0))?;
-    let (live_rows, last_id): (i64, i64) = conn
-        .prepare_cached(
-            "SELECT count(*), coalesce(max(id), 0) FROM ip_allocations
-             WHERE cluster = ?1 AND subnet = ?2 AND state IN ('reserved', 'active', 'observed')",
-        )?
-        .query_row(params![cluster, subnet], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(Stamp {
-        connection: conn as *const Connection as usize,
         path: conn.path().unwrap_or_default().to_string(),
         cluster: cluster.to_string(),
         subnet: subnet.to_string(),
-        data_version,
-        total_changes,
-        live_rows,
-        last_id,
+        mark: crate::store::marks::mark(conn, "ip_allocations")?,
     })
 }
 
@@ -72,7 +97,7 @@ fn read(conn: &Connection, cluster: &str, subnet: &str) -> Result<Taken, IpamErr
         "SELECT ip, vmid, state, node FROM ip_allocations
          WHERE cluster = ?1 AND subnet = ?2 AND state IN ('reserved', 'active', 'observed')",
     )?;
-    let mut out: Taken = HashMap::new();
+    let mut out = Taken::default();
     let rows = st.query_map(params![cluster, subnet], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -84,9 +109,7 @@ fn read(conn: &Connection, cluster: &str, subnet: &str) -> Result<Taken, IpamErr
     for row in rows {
         let (ip, vmid, state, node) = row?;
         if let (Ok(ip), Some(state)) = (ip.parse(), AllocState::parse(&state)) {
-            out.entry(ip)
-                .or_default()
-                .push(Holding { vmid, state, node });
+            out.add(ip, Holding { vmid, state, node });
         }
     }
     Ok(out)
@@ -112,29 +135,22 @@ pub(super) fn borrow(conn: &Connection, cluster: &str, subnet: &str) -> Result<L
 
 impl Lent {
     /// Put the set back after this connection inserted exactly one live
-    /// record (`id`, holding `ip`) and nothing else.
+    /// record (holding `ip`) and nothing else since it was lent.
     pub(super) fn keep(
         mut self,
         conn: &Connection,
-        id: i64,
         ip: Ipv4Addr,
         holding: Holding,
     ) -> Result<(), IpamError> {
-        self.taken.entry(ip).or_default().push(holding);
-        let total_changes: i64 = conn.query_row("SELECT total_changes()", [], |r| r.get(0))?;
+        self.taken.add(ip, holding);
         let stamp = Stamp {
-            total_changes,
-            live_rows: self.stamp.live_rows + 1,
-            last_id: id.max(self.stamp.last_id),
+            mark: crate::store::marks::mark(conn, "ip_allocations")?,
             ..self.stamp
         };
-        // One insert is one change; anything else and the set is not kept.
-        if total_changes == self.stamp.total_changes + 1 {
-            *CACHE.lock().unwrap_or_else(|p| p.into_inner()) = Some(Cached {
-                stamp,
-                taken: self.taken,
-            });
-        }
+        *CACHE.lock().unwrap_or_else(|p| p.into_inner()) = Some(Cached {
+            stamp,
+            taken: self.taken,
+        });
         Ok(())
     }
 }

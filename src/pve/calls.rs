@@ -32,7 +32,7 @@ fn opt_upid(v: serde_json::Value, what: &str) -> Result<Option<Upid>> {
 impl PveClient {
     async fn task_call(&self, req: ApiRequest) -> Result<Upid> {
         let env = self.execute(&req).await?;
-        upid_of(env.data, req.endpoint.what())
+        upid_of(env.data(), req.endpoint.what())
     }
 
     async fn unit_call(&self, req: ApiRequest) -> Result<()> {
@@ -59,7 +59,7 @@ impl PveClient {
     /// The next free VMID (Proxmox answers it as a string).
     pub async fn next_id(&self) -> Result<u32> {
         let env = self.execute(&rq::next_id(None)).await?;
-        let v = &env.data;
+        let v = &env.data();
         super::de::int_value(v)
             .and_then(|n| u32::try_from(n).ok())
             .ok_or_else(|| PveError::Decode {
@@ -129,7 +129,7 @@ impl PveClient {
     ) -> Result<Option<Upid>> {
         let req = rq::set_qemu_config_async(g, change);
         let env = self.execute(&req).await?;
-        opt_upid(env.data, req.endpoint.what())
+        opt_upid(env.data(), req.endpoint.what())
     }
 
     pub async fn clone_guest(&self, g: &GuestRef, o: &CloneOptions) -> Result<Upid> {
@@ -140,7 +140,7 @@ impl PveClient {
     pub async fn make_template(&self, g: &GuestRef) -> Result<Option<Upid>> {
         let req = rq::template(g);
         let env = self.execute(&req).await?;
-        opt_upid(env.data, req.endpoint.what())
+        opt_upid(env.data(), req.endpoint.what())
     }
 
     pub async fn destroy_guest(&self, g: &GuestRef, o: &DestroyOptions) -> Result<Upid> {
@@ -212,7 +212,7 @@ impl PveClient {
     ) -> Result<Option<Upid>> {
         let req = rq::volume_delete(node, storage, volid, None);
         let env = self.execute(&req).await?;
-        opt_upid(env.data, req.endpoint.what())
+        opt_upid(env.data(), req.endpoint.what())
     }
 
     /// Restore a backup as guest `o.vmid` (qemu `archive=`, lxc `ostemplate=` + `restore=1`).
@@ -233,7 +233,7 @@ impl PveClient {
     ) -> Result<(Vec<LogLine>, Option<u64>)> {
         let req = rq::task_log(&upid.node, upid.as_str(), start, limit);
         let env = self.execute(&req).await?;
-        let total = env.total;
+        let total = env.total();
         Ok((env.decode(req.endpoint.what())?, total))
     }
 

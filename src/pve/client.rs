@@ -42,20 +42,47 @@ impl Default for ClientOptions {
     }
 }
 
-/// The `data` of a successful answer, plus `total` where the API gives one.
+/// A successful answer's body. Typed calls decode `data` straight from the
+/// bytes (a 10,000-guest resource list is parsed once, not first into a
+/// JSON tree and then again into structs).
 #[derive(Debug, Clone)]
 pub struct Envelope {
-    pub data: serde_json::Value,
-    pub total: Option<u64>,
+    body: hyper::body::Bytes,
+}
+
+/// The `{"data": ...}` wrapper Proxmox puts around every answer.
+#[derive(serde::Deserialize)]
+struct Wrapped<T> {
+    data: Option<T>,
 }
 
 impl Envelope {
-    /// Decode `data` into `T`.
-    pub fn decode<T: DeserializeOwned>(self, what: &str) -> Result<T, PveError> {
-        serde_json::from_value(self.data).map_err(|e| PveError::Decode {
+    /// Decode `data` into `T` (a missing or null `data` decodes as JSON null).
+    pub fn decode<T: DeserializeOwned>(&self, what: &str) -> Result<T, PveError> {
+        let err = |e: serde_json::Error| PveError::Decode {
             what: what.to_string(),
             message: e.to_string(),
-        })
+        };
+        let w: Wrapped<T> = serde_json::from_slice(&self.body).map_err(err)?;
+        match w.data {
+            Some(t) => Ok(t),
+            None => serde_json::from_value(serde_json::Value::Null).map_err(err),
+        }
+    }
+
+    /// The `total` Proxmox gives beside `data` on paged lists.
+    pub fn total(&self) -> Option<u64> {
+        #[derive(serde::Deserialize)]
+        struct Total {
+            total: Option<serde_json::Value>,
+        }
+        let t: Total = serde_json::from_slice(&self.body).ok()?;
+        t.total.and_then(|v| v.as_u64())
+    }
+
+    /// `data` as JSON, for answers whose shape varies (UPIDs or null).
+    pub fn data(&self) -> serde_json::Value {
+        self.decode("answer").unwrap_or(serde_json::Value::Null)
     }
 }
 
@@ -363,7 +390,7 @@ impl PveClient {
             .str("username", user)
             .str("password", password.expose());
         let env = self.send(idx, &req, HeaderMap::new()).await?;
-        let data = env.data;
+        let data = env.data();
         let get = |k: &str| data.get(k).and_then(|v| v.as_str()).map(str::to_string);
         match (get("ticket"), get("CSRFPreventionToken")) {
             (Some(ticket), Some(csrf)) => Ok(Ticket {
@@ -426,22 +453,15 @@ impl PveClient {
             tracing::debug!(path = %req.path(), status, error = %err, "api error");
             return Err(err);
         }
-        let value: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| PveError::Decode {
+        // Proxmox always answers a JSON object with `data`; anything else is
+        // not its API (an HTML error page from a proxy, say).
+        if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(PveError::Decode {
                 what: req.endpoint.what().to_string(),
-                message: format!("not JSON: {e}"),
-            })?;
-        let total = value.get("total").and_then(|t| t.as_u64());
-        let data = match value {
-            serde_json::Value::Object(mut o) => o.remove("data").unwrap_or(serde_json::Value::Null),
-            _ => {
-                return Err(PveError::Decode {
-                    what: req.endpoint.what().to_string(),
-                    message: "no data envelope".into(),
-                });
-            }
-        };
-        Ok(Envelope { data, total })
+                message: "not a JSON object with data".into(),
+            });
+        }
+        Ok(Envelope { body })
     }
 
     fn transport_error(&self, idx: usize, req: &ApiRequest, e: reqwest::Error) -> PveError {

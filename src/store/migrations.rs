@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("schedules", include_str!("sql/0004_schedules.sql")),
     ("safety", include_str!("sql/0005_safety.sql")),
     ("scale", include_str!("sql/0006_scale.sql")),
+    ("change_marks", include_str!("sql/0007_change_marks.sql")),
 ];
 
 /// The version this build writes.

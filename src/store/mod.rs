@@ -5,6 +5,7 @@
 //! `BEGIN IMMEDIATE` so that a reader never has to upgrade to a writer (the case
 //! where SQLite gives up at once with "database is locked").
 
+pub mod marks;
 mod migrations;
 
 use std::path::{Path, PathBuf};
@@ -226,6 +227,10 @@ fn configure(conn: &mut Connection) -> Result<(), rusqlite::Error> {
         "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;",
     )?;
+    // The engine and the allocator use more than rusqlite's default 16
+    // cached statements; past it every call parsed its SQL again (40 % of
+    // an allocation's time, measured with perf).
+    conn.set_prepared_statement_cache_capacity(128);
     Ok(())
 }
 

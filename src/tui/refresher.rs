@@ -93,6 +93,8 @@ impl Refresher {
                     return;
                 }
                 rounds.round = rounds.round.wrapping_add(1);
+                // The previous read's lists are freed by now.
+                crate::memory::give_back();
                 if loading || first {
                     // Configs still to read: the next batch at once.
                     continue;
