@@ -258,3 +258,34 @@ proptest! {
         }
     }
 }
+
+/// The allocator keeps a subnet's held set between allocations; a
+/// reservation whose transaction rolls back must not stay in it.
+#[test]
+fn a_rolled_back_reservation_gives_its_address_back() {
+    let cfg = config();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.db")).unwrap();
+    let ipam = Ipam::new("c", &cfg.naming);
+    let live = LiveAddresses::default();
+    let req = ReserveRequest::new("node-01", GuestKind::Lxc, "test");
+    let first = store.write(|tx| ipam.reserve(tx, &req, &live)).unwrap();
+    let mut lost = None;
+    let failed: Result<(), IpamError> = store.write(|tx| {
+        lost = Some(ipam.reserve(tx, &req, &live)?.ip);
+        Err(IpamError::Store(StoreError::Worker(
+            "a later step failed".into(),
+        )))
+    });
+    assert!(failed.is_err());
+    let lost = lost.unwrap();
+    assert_ne!(lost, first.ip);
+    let again = store.write(|tx| ipam.reserve(tx, &req, &live)).unwrap();
+    assert_eq!(again.ip, lost, "the rolled-back address is free again");
+    // Another connection's reservation is seen too.
+    let other = Store::open(&dir.path().join("t.db")).unwrap();
+    let theirs = other.write(|tx| ipam.reserve(tx, &req, &live)).unwrap();
+    let mine = store.write(|tx| ipam.reserve(tx, &req, &live)).unwrap();
+    assert_ne!(mine.ip, theirs.ip);
+    assert!(u32::from(mine.ip) > u32::from(theirs.ip));
+}

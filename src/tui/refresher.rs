@@ -19,7 +19,7 @@ use super::msg::{InventoryRead, Msg};
 use super::panes::PaneId;
 use crate::engine::Engine;
 use crate::engine::refresh::{SnapshotAsk, Snapshots};
-use crate::inventory::{Inventory, RefreshOptions};
+use crate::inventory::{Inventory, RefreshOptions, RefreshStats};
 use crate::store::now;
 
 /// LVM volumes (over SSH, not the API) are read this many rounds apart.
@@ -83,9 +83,14 @@ impl Refresher {
                     cold_budget: Some(if first { 0 } else { COLD_CONFIGS_PER_ROUND }),
                     ..base.clone()
                 };
-                let inv = me.read_inventory(&eng, &txc, &options).await;
+                let read = me.read_inventory(&eng, &txc, &options).await;
                 read_actions(&eng, &txc).await;
-                let loading = inv.as_ref().is_some_and(|i| i.configs_loading > 0);
+                // Back to back only while batches make progress: a config
+                // that cannot be read (403, node gone) waits for the period.
+                let loading = read
+                    .as_ref()
+                    .is_some_and(|(i, st)| i.configs_loading > 0 && st.configs_read > 0);
+                let inv = read.map(|(i, _)| i);
                 if let Some(inv) = &inv {
                     me.read_catalogs(&eng, &txc, inv, &mut rounds).await;
                 }
@@ -157,7 +162,7 @@ impl Refresher {
         engine: &Engine,
         tx: &mpsc::UnboundedSender<Msg>,
         options: &RefreshOptions,
-    ) -> Option<Arc<Inventory>> {
+    ) -> Option<(Arc<Inventory>, RefreshStats)> {
         let previous = self.latest();
         match engine
             .refresh_inventory_with(previous.as_deref(), options)
@@ -169,8 +174,9 @@ impl Refresher {
                 let at = now();
                 // The task list came with the inventory: no request of its own.
                 let _ = tx.send(Msg::Tasks(Ok(inv.tasks.clone()), at));
+                let stats = read.stats;
                 let _ = tx.send(Msg::Inventory(Ok(read), at));
-                Some(inv)
+                Some((inv, stats))
             }
             Err(e) => {
                 let e = ConsoleError::from(e);
